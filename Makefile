@@ -1,0 +1,51 @@
+# The README's commands. Each target installs what is missing, then runs.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.12 || command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint typecheck pytest bench tools clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+# Tools outside PyPI that the checks use: promtool (Debian's prometheus package) and
+# QuestDB's own SQL parser (npm). Installed only when missing.
+tools: $(STAMP) node_modules/.stamp
+	@command -v promtool >/dev/null || { \
+	  echo "installing Debian's prometheus package for promtool"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null) \
+	  || echo "warning: could not install prometheus; promtool checks will be skipped"; }
+
+node_modules/.stamp: package.json
+	@if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --silent; \
+	 else npm install --no-audit --no-fund --silent; fi
+	@touch $@
+
+demo: $(STAMP)
+	$(BIN)/ghtraderd backfill -c config/demo.toml
+	$(BIN)/ghtraderd coverage -c config/demo.toml
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: tools
+	$(BIN)/pytest
+
+test: tools
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

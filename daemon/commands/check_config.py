@@ -1,0 +1,25 @@
+"""``ghtraderd check-config``: validate a config file without starting anything."""
+
+from __future__ import annotations
+
+import argparse
+
+from daemon import exitcodes
+from daemon.commands.common import add_config_arg, load
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("check-config", help="validate a config file and print its summary")
+    add_config_arg(p)
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    cfg = load(args)
+    print(f"{args.config}: ok (config version {cfg.version()})")
+    print(f"  store   {cfg.store.kind}")
+    print(f"  source  {cfg.source.kind}")
+    print(f"  symbols {', '.join(cfg.ingest.symbols)}")
+    print(f"  range   {cfg.ingest.start} .. {cfg.ingest.end or 'last complete trading day'}")
+    print(f"  download.concurrency {cfg.download.concurrency}")
+    return exitcodes.OK

@@ -1,0 +1,66 @@
+"""Structured logging: one event per line, elapsed time first, JSON under systemd.
+
+``format = "auto"`` renders for a person on a terminal and as JSON otherwise (journald,
+pipes, CI). Keys that could carry a secret are masked before rendering, whatever calls log.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+_START = time.monotonic()
+_SECRET_KEYS = ("password", "token", "secret", "passwd", "credential")
+
+
+def _elapsed(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    event["elapsed_s"] = round(time.monotonic() - _START, 3)
+    return event
+
+
+def _mask_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key in list(event):
+        if any(word in key.lower() for word in _SECRET_KEYS):
+            event[key] = "***"
+    return event
+
+
+def _console_prefix(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    elapsed = event.pop("elapsed_s", 0.0)
+    event["event"] = f"{elapsed:7.2f}s → {event['event']}"
+    return event
+
+
+def use_json(fmt: str) -> bool:
+    if fmt == "auto":
+        return bool(os.environ.get("JOURNAL_STREAM")) or not sys.stderr.isatty()
+    return fmt == "json"
+
+
+def configure_logging(level: str = "info", fmt: str = "auto") -> None:
+    renderer: list[Any]
+    if use_json(fmt):
+        renderer = [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
+    else:
+        renderer = [_console_prefix, structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())]
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _elapsed,
+            _mask_secrets,
+            *renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelNamesMapping()[level.upper()]
+        ),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )

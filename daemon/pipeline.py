@@ -1,0 +1,177 @@
+"""The pipeline in burst mode: plan, download, validate, sink, checkpoint; stop when done.
+
+``ghtraderd backfill`` is this; ``ghtraderd run`` is the same code path called again for
+every new trading day. Setting ``stop`` drains: no new day starts, days in flight finish
+and are flushed and checkpointed, then the run returns with ``interrupted`` set.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import anyio
+import structlog
+
+from daemon.config import Config
+from daemon.downloader import Downloader, Validator
+from daemon.events import Observer, Observers, RunStats
+from daemon.planner import plan
+from daemon.retry import RetryPolicy
+from daemon.sink import BatchingSink
+from ghtrader_core.calendar import TradingCalendar
+from ghtrader_core.records import IngestRun
+from ghtrader_core.sources.base import TickSource
+from ghtrader_core.store.base import Store
+
+log = structlog.get_logger("ghtraderd.pipeline")
+
+
+def code_version() -> str:
+    try:
+        return version("ghtraderd")
+    except PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+@dataclass(frozen=True)
+class Summary:
+    planned: int
+    downloaded: int
+    skipped: int
+    failed: int
+    rows: int
+    wall_s: float
+    interrupted: bool = False
+    sink_s: float = 0.0
+    validate_s: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def retry_policy(cfg: Config) -> RetryPolicy:
+    d = cfg.download
+    return RetryPolicy(
+        attempts=d.retry_attempts,
+        base_s=d.retry_base_s,
+        max_s=d.retry_max_s,
+        maintenance_wait_s=d.maintenance_wait_s,
+        maintenance_max_waits=d.maintenance_max_waits,
+    )
+
+
+async def backfill(
+    cfg: Config,
+    store: Store,
+    source: TickSource,
+    calendar: TradingCalendar,
+    *,
+    symbols: Sequence[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    force: bool = False,
+    observer: Observer | None = None,
+    validator: Validator | None = None,
+    stop: anyio.Event | None = None,
+    command: str = "backfill",
+) -> Summary:
+    started = time.perf_counter()
+    the_plan = await plan(
+        store,
+        calendar,
+        symbols or cfg.ingest.symbols,
+        start or cfg.ingest.start,
+        end if end is not None else cfg.ingest.end,
+        force=force,
+    )
+    stats = RunStats()
+    observers = Observers([stats, *([observer] if observer else [])])
+    observers.planned(the_plan.total, the_plan.skipped)
+    log.info(
+        "planned",
+        days=the_plan.total,
+        to_download=len(the_plan.jobs),
+        skipped=the_plan.skipped,
+        start=str(the_plan.start),
+        end=str(the_plan.end),
+    )
+    run_id = uuid.uuid4().hex[:16]
+    started_at = datetime.now(tz=UTC).replace(tzinfo=None)
+
+    def run_record(status: str, ended: bool) -> IngestRun:
+        return IngestRun(
+            run_id=run_id,
+            command=command,
+            started_at=started_at,
+            ended_at=datetime.now(tz=UTC).replace(tzinfo=None) if ended else None,
+            planned=len(the_plan.jobs),
+            downloaded=stats.downloaded,
+            skipped=the_plan.skipped,
+            failed=stats.failed,
+            rows=stats.rows,
+            status=status,
+            config_hash=cfg.version(),
+            code_version=code_version(),
+        )
+
+    await store.record_run(run_record("running", ended=False))
+    sink = BatchingSink(
+        store,
+        cfg.sink,
+        observers,
+        run_id=run_id,
+        source_name=source.name,
+        code_version=code_version(),
+    )
+    downloader = Downloader(
+        source,
+        store,
+        retry_policy(cfg),
+        observers,
+        concurrency=cfg.download.concurrency,
+        validator=validator,
+    )
+    feeder = anyio.CancelScope()
+    watcher = anyio.CancelScope()
+    interrupted = False
+
+    async def drain_on_stop(event: anyio.Event) -> None:
+        nonlocal interrupted
+        with watcher:
+            await event.wait()
+            interrupted = True
+            log.warning("draining", in_flight=len(downloader.in_flight), queued=sink.queue_depth)
+            feeder.cancel()
+
+    async with anyio.create_task_group() as outer:
+        outer.start_soon(sink.run)
+        if stop is not None:
+            outer.start_soon(drain_on_stop, stop)
+        async with anyio.create_task_group() as days:
+            with feeder:
+                await downloader.feed(the_plan.jobs, sink.sender(), days)
+            watcher.cancel()  # every day has started: a stop now has nothing left to skip
+        sink.close_input()
+        # leaving the group waits for the sink to flush and checkpoint what is queued
+
+    summary = Summary(
+        planned=len(the_plan.jobs),
+        downloaded=stats.downloaded,
+        skipped=the_plan.skipped,
+        failed=stats.failed,
+        rows=stats.rows,
+        wall_s=round(time.perf_counter() - started, 3),
+        interrupted=interrupted,
+        sink_s=round(stats.sink_busy_s, 3),
+        validate_s=round(stats.validate_s, 3),
+    )
+    status = "interrupted" if interrupted else ("partial" if stats.failed else "ok")
+    await store.record_run(run_record(status, ended=True))
+    log.info("backfill_done", **summary.as_dict())
+    return summary

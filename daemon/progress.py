@@ -1,0 +1,77 @@
+"""Progress of a backfill: a one-line bar on a terminal, periodic log lines otherwise."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import date
+from typing import TextIO
+
+import structlog
+
+from daemon.events import Observer
+
+log = structlog.get_logger("ghtraderd.progress")
+
+
+class Progress(Observer):
+    """Counts finished days; draws a bar when ``stream`` is a terminal, else logs
+    every ``every_s`` seconds or ``every_days`` days (a run reads like a timeline)."""
+
+    def __init__(
+        self, stream: TextIO = sys.stderr, *, every_s: float = 15.0, every_days: int = 25
+    ) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.every_s = every_s
+        self.every_days = every_days
+        self.todo = 0
+        self.done = 0
+        self.failed = 0
+        self.rows = 0
+        self.started = time.monotonic()
+        self._last_log = self.started
+        self._last_logged_days = 0
+
+    def planned(self, total: int, skipped: int) -> None:
+        self.todo = total - skipped
+
+    def day_done(self, symbol: str, trading_day: date, rows: int) -> None:
+        self.done += 1
+        self.rows += rows
+        self._show()
+
+    def day_failed(self, symbol: str, trading_day: date, reason: str, permanent: bool) -> None:
+        self.failed += 1
+        self._show()
+
+    def _show(self) -> None:
+        finished = self.done + self.failed
+        elapsed = time.monotonic() - self.started
+        if self.tty:
+            width = 30
+            filled = int(width * finished / self.todo) if self.todo else width
+            bar = "#" * filled + "." * (width - filled)
+            self.stream.write(
+                f"\r[{bar}] {finished}/{self.todo} days  {self.rows:,} rows  "
+                f"{self.failed} failed  {elapsed:6.1f}s"
+            )
+            if finished >= self.todo:
+                self.stream.write("\n")
+            self.stream.flush()
+            return
+        now = time.monotonic()
+        if (
+            now - self._last_log >= self.every_s
+            or finished - self._last_logged_days >= self.every_days
+            or finished >= self.todo
+        ):
+            self._last_log, self._last_logged_days = now, finished
+            log.info(
+                "progress",
+                done=self.done,
+                failed=self.failed,
+                todo=self.todo,
+                rows=self.rows,
+                elapsed_s=round(elapsed, 1),
+            )

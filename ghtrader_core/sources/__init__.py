@@ -1,0 +1,1 @@
+"""Tick sources: each file is one implementation of ``base.TickSource``."""

@@ -1,0 +1,1 @@
+"""Stores: each file is one implementation of ``base.Store``."""

@@ -1,0 +1,389 @@
+"""The embedded store: one DuckDB file, zero set-up; the default for the demo and tests.
+
+Idempotency is per symbol-day: a day is replaced whole inside one transaction (delete its
+rows, insert the new frame), so re-writing a day leaves one copy of each tick, and ticks
+that differ only in nanoseconds stay distinct because nothing is keyed on a truncated
+timestamp. A transaction commit is durable (DuckDB's WAL), which is what ``write_days``
+promises before the pipeline writes a checkpoint.
+
+DuckDB connections are not meant for concurrent use, so every call runs in a worker
+thread under a limiter of one: calls are serialised, and the event loop never blocks.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+import duckdb
+import pandas as pd
+
+from ghtrader_core.errors import StoreLockedError, StorePathError, StoreUnavailableError
+from ghtrader_core.records import (
+    Checkpoint,
+    CoverageRow,
+    FailedDay,
+    IngestRun,
+    ManifestEntry,
+)
+from ghtrader_core.store.base import SCHEMA_VERSION, DayWrite
+from ghtrader_core.ticks import FLOAT_COLUMNS, TICK_COLUMNS
+
+T = TypeVar("T")
+
+_TICKS_DDL = (
+    "CREATE TABLE IF NOT EXISTS ticks (id BIGINT NOT NULL, datetime BIGINT NOT NULL, "
+    + ", ".join(f"{c} DOUBLE" for c in FLOAT_COLUMNS)
+    + ", symbol VARCHAR NOT NULL, contract VARCHAR NOT NULL, trading_day DATE NOT NULL)"
+)
+DDL: tuple[str, ...] = (
+    _TICKS_DDL,
+    """CREATE TABLE IF NOT EXISTS checkpoints (
+        symbol VARCHAR NOT NULL, trading_day DATE NOT NULL, contract VARCHAR, rows BIGINT,
+        fingerprint VARCHAR, validator_version INTEGER, status VARCHAR, written_at TIMESTAMP,
+        PRIMARY KEY (symbol, trading_day))""",
+    """CREATE TABLE IF NOT EXISTS manifests (
+        run_id VARCHAR NOT NULL, symbol VARCHAR NOT NULL, trading_day DATE NOT NULL,
+        contract VARCHAR, rows BIGINT, fingerprint VARCHAR, source VARCHAR,
+        schema_hash VARCHAR, code_version VARCHAR,
+        PRIMARY KEY (run_id, symbol, trading_day))""",
+    """CREATE TABLE IF NOT EXISTS ingest_runs (
+        run_id VARCHAR PRIMARY KEY, command VARCHAR, started_at TIMESTAMP, ended_at TIMESTAMP,
+        planned INTEGER, downloaded INTEGER, skipped INTEGER, failed INTEGER, rows BIGINT,
+        status VARCHAR, config_hash VARCHAR, code_version VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS failed_days (
+        symbol VARCHAR NOT NULL, trading_day DATE NOT NULL, reason VARCHAR,
+        permanent BOOLEAN, attempts INTEGER, failed_at TIMESTAMP,
+        PRIMARY KEY (symbol, trading_day))""",
+    """CREATE TABLE IF NOT EXISTS validation_summary (
+        symbol VARCHAR NOT NULL, trading_day DATE NOT NULL, status VARCHAR, score DOUBLE,
+        validator_version INTEGER, metrics VARCHAR, PRIMARY KEY (symbol, trading_day))""",
+    """CREATE TABLE IF NOT EXISTS validation_findings (
+        symbol VARCHAR NOT NULL, trading_day DATE NOT NULL, "check" VARCHAR,
+        severity VARCHAR, count BIGINT, field VARCHAR, examples_ns VARCHAR, message VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS validation_gaps (
+        symbol VARCHAR NOT NULL, trading_day DATE NOT NULL, session VARCHAR,
+        start_ns BIGINT, end_ns BIGINT, length_s DOUBLE)""",
+    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+)
+_DAY_TABLES = ("ticks", "validation_summary", "validation_findings", "validation_gaps")
+
+
+class DuckDBStore:
+    name = "duckdb"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.Lock()
+        self._limiter = anyio.CapacityLimiter(1)
+
+    # -- plumbing ---------------------------------------------------------------------
+    async def _run(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        def call() -> T:
+            with self._lock:
+                if self._con is None:
+                    raise StoreUnavailableError(f"store {self.path} is not open")
+                return fn(self._con)
+
+        return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return duckdb.connect(str(self.path))
+        except PermissionError as exc:
+            raise StorePathError(f"store path {self.path} is not writable: {exc}") from exc
+        except duckdb.IOException as exc:
+            text = str(exc)
+            if "lock" in text.lower():
+                raise StoreLockedError(
+                    f"store {self.path} is in use by another process (one ghtraderd per "
+                    f"store): {text}"
+                ) from exc
+            raise StorePathError(f"cannot open store {self.path}: {text}") from exc
+        except OSError as exc:
+            raise StorePathError(f"store path {self.path} is not usable: {exc}") from exc
+
+    async def open(self) -> None:
+        def create() -> None:
+            con = self._connect()
+            for stmt in DDL:
+                con.execute(stmt)
+            row = con.execute("SELECT max(version) FROM schema_version").fetchone()
+            if row is None or row[0] is None:
+                con.execute("INSERT INTO schema_version VALUES (?)", [SCHEMA_VERSION])
+            with self._lock:
+                self._con = con
+
+        await anyio.to_thread.run_sync(create, limiter=self._limiter)
+
+    async def close(self) -> None:
+        def shut() -> None:
+            with self._lock:
+                if self._con is not None:
+                    self._con.close()
+                    self._con = None
+
+        await anyio.to_thread.run_sync(shut, limiter=self._limiter)
+
+    async def ping(self) -> None:
+        await self._run(lambda con: con.execute("SELECT 1").fetchone())
+
+    # -- writes -----------------------------------------------------------------------
+    async def write_days(self, days: Sequence[DayWrite]) -> None:
+        if not days:
+            return
+        frames = [d.day.ticks for d in days if d.day.rows]
+        ticks = pd.concat(frames, ignore_index=True) if frames else None
+        keys = pd.DataFrame(
+            {
+                "symbol": [d.day.symbol for d in days],
+                "trading_day": [d.day.trading_day for d in days],
+            }
+        )
+        summary, findings, gaps = _validation_frames(days)
+
+        def write(con: duckdb.DuckDBPyConnection) -> None:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.register("day_keys", keys)
+                for table in _DAY_TABLES:
+                    con.execute(
+                        f"DELETE FROM {table} WHERE (symbol, trading_day) IN "
+                        "(SELECT (symbol, trading_day) FROM day_keys)"
+                    )
+                for table, frame in (
+                    ("ticks", ticks),
+                    ("validation_summary", summary),
+                    ("validation_findings", findings),
+                    ("validation_gaps", gaps),
+                ):
+                    if frame is not None and len(frame):
+                        con.register("incoming", frame)
+                        cols = ", ".join(f'"{c}"' for c in frame.columns)
+                        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM incoming")
+                        con.unregister("incoming")
+                con.unregister("day_keys")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+        await self._run(write)
+
+    async def write_checkpoints(
+        self, checkpoints: Sequence[Checkpoint], manifest: Sequence[ManifestEntry]
+    ) -> None:
+        if not checkpoints and not manifest:
+            return
+        cps = [
+            (
+                c.symbol,
+                c.trading_day,
+                c.contract,
+                c.rows,
+                c.fingerprint,
+                c.validator_version,
+                c.status,
+                c.written_at,
+            )
+            for c in checkpoints
+        ]
+        man = [
+            (
+                m.run_id,
+                m.symbol,
+                m.trading_day,
+                m.contract,
+                m.rows,
+                m.fingerprint,
+                m.source,
+                m.schema_hash,
+                m.code_version,
+            )
+            for m in manifest
+        ]
+
+        def write(con: duckdb.DuckDBPyConnection) -> None:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                if cps:
+                    con.executemany(
+                        "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?, ?, ?, ?, ?)", cps
+                    )
+                    con.executemany(
+                        "DELETE FROM failed_days WHERE symbol = ? AND trading_day = ?",
+                        [(c[0], c[1]) for c in cps],
+                    )
+                if man:
+                    con.executemany(
+                        "INSERT OR REPLACE INTO manifests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", man
+                    )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+        await self._run(write)
+
+    async def record_failed(self, failed: Sequence[FailedDay]) -> None:
+        rows = [
+            (f.symbol, f.trading_day, f.reason, f.permanent, f.attempts, f.failed_at)
+            for f in failed
+        ]
+        if rows:
+            await self._run(
+                lambda con: con.executemany(
+                    "INSERT OR REPLACE INTO failed_days VALUES (?, ?, ?, ?, ?, ?)", rows
+                )
+            )
+
+    async def record_run(self, run: IngestRun) -> None:
+        row = (
+            run.run_id,
+            run.command,
+            run.started_at,
+            run.ended_at,
+            run.planned,
+            run.downloaded,
+            run.skipped,
+            run.failed,
+            run.rows,
+            run.status,
+            run.config_hash,
+            run.code_version,
+        )
+        await self._run(
+            lambda con: con.execute(
+                "INSERT OR REPLACE INTO ingest_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+        )
+
+    # -- reads ------------------------------------------------------------------------
+    async def checkpoints(
+        self, symbols: Sequence[str], start: date, end: date
+    ) -> dict[tuple[str, date], Checkpoint]:
+        def query(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+            return con.execute(
+                "SELECT symbol, trading_day, contract, rows, fingerprint, validator_version, "
+                "status, written_at FROM checkpoints "
+                "WHERE symbol IN (SELECT unnest(?)) AND trading_day BETWEEN ? AND ?",
+                [list(symbols), start, end],
+            ).fetchall()
+
+        rows = await self._run(query)
+        return {(r[0], r[1]): Checkpoint(*r) for r in rows}
+
+    async def failed_days(self) -> list[FailedDay]:
+        rows = await self._run(
+            lambda con: con.execute(
+                "SELECT symbol, trading_day, reason, permanent, attempts, failed_at "
+                "FROM failed_days ORDER BY symbol, trading_day"
+            ).fetchall()
+        )
+        return [FailedDay(*r) for r in rows]
+
+    async def coverage(self) -> list[CoverageRow]:
+        rows = await self._run(
+            lambda con: con.execute(
+                "SELECT symbol, min(trading_day), max(trading_day), count(*), sum(rows), "
+                "list(trading_day ORDER BY trading_day) FROM checkpoints "
+                "GROUP BY symbol ORDER BY symbol"
+            ).fetchall()
+        )
+        return [CoverageRow(r[0], r[1], r[2], int(r[3]), int(r[4] or 0), tuple(r[5])) for r in rows]
+
+    async def read_day(self, symbol: str, trading_day: date) -> pd.DataFrame:
+        cols = ", ".join(TICK_COLUMNS)
+        frame: pd.DataFrame = await self._run(
+            lambda con: con.execute(
+                f"SELECT {cols} FROM ticks WHERE symbol = ? AND trading_day = ? "
+                "ORDER BY datetime, id",
+                [symbol, trading_day],
+            ).df()
+        )
+        frame["trading_day"] = [
+            d.date() if isinstance(d, datetime) else d for d in frame["trading_day"]
+        ]
+        return frame
+
+    async def table_counts(self) -> dict[str, int]:
+        """Row count per table: for tests and the demo's summary."""
+
+        def count(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+            out: dict[str, int] = {}
+            for table in (
+                "ticks",
+                "checkpoints",
+                "manifests",
+                "ingest_runs",
+                "failed_days",
+                *_DAY_TABLES[1:],
+            ):
+                row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+                out[table] = int(row[0]) if row else 0
+            return out
+
+        return await self._run(count)
+
+
+def _validation_frames(
+    days: Sequence[DayWrite],
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]:
+    validated = [d for d in days if d.validation is not None]
+    if not validated:
+        return None, None, None
+    summary = pd.DataFrame(
+        [
+            {
+                "symbol": d.day.symbol,
+                "trading_day": d.day.trading_day,
+                "status": str(v.status),
+                "score": v.score,
+                "validator_version": v.validator_version,
+                "metrics": json.dumps(v.metrics, sort_keys=True),
+            }
+            for d in validated
+            if (v := d.validation) is not None
+        ]
+    )
+    findings = pd.DataFrame(
+        [
+            {
+                "symbol": d.day.symbol,
+                "trading_day": d.day.trading_day,
+                "check": f.check,
+                "severity": str(f.severity),
+                "count": f.count,
+                "field": f.field,
+                "examples_ns": json.dumps(list(f.examples_ns)),
+                "message": f.message,
+            }
+            for d in validated
+            if d.validation is not None
+            for f in d.validation.findings
+        ]
+    )
+    gaps = pd.DataFrame(
+        [
+            {
+                "symbol": d.day.symbol,
+                "trading_day": d.day.trading_day,
+                "session": g.session,
+                "start_ns": g.start_ns,
+                "end_ns": g.end_ns,
+                "length_s": g.length_s,
+            }
+            for d in validated
+            if d.validation is not None
+            for g in d.validation.gaps
+        ]
+    )
+    return summary, findings, gaps

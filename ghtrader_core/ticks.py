@@ -1,0 +1,120 @@
+"""The tick schema: TqSdk's tick columns, fixed dtypes, and normalisation of source frames.
+
+TqSdk's ``get_tick_data_series`` returns ``id, datetime`` (int64; ns since the epoch) then
+float64 prices, cumulative volume/amount/open interest and five book levels. Every source
+normalises to exactly these columns plus ``symbol`` (the main series), ``contract`` (its
+underlying that day) and ``trading_day``, so stores and validation see one shape.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+LEVELS = 5
+PRICE_COLUMNS = ["last_price", "highest", "lowest", "average"]
+CUMULATIVE_COLUMNS = ["volume", "amount", "open_interest"]
+BOOK_COLUMNS = [
+    f"{side}_{kind}{i}"
+    for i in range(1, LEVELS + 1)
+    for side, kind in (("bid", "price"), ("bid", "volume"), ("ask", "price"), ("ask", "volume"))
+]
+FLOAT_COLUMNS = PRICE_COLUMNS + CUMULATIVE_COLUMNS + BOOK_COLUMNS
+SOURCE_COLUMNS = ["id", "datetime", *FLOAT_COLUMNS]
+KEY_COLUMNS = ["symbol", "contract", "trading_day"]
+TICK_COLUMNS = SOURCE_COLUMNS + KEY_COLUMNS
+DTYPES: dict[str, str] = {
+    "id": "int64",
+    "datetime": "int64",
+    **dict.fromkeys(FLOAT_COLUMNS, "float64"),
+    "symbol": "object",
+    "contract": "object",
+    "trading_day": "object",
+}
+L1_BOOK = [c for c in BOOK_COLUMNS if c.endswith("1")]
+DEEP_BOOK = [c for c in BOOK_COLUMNS if not c.endswith("1")]
+
+
+class TickSchemaError(ValueError):
+    """A source frame that cannot be brought into the tick schema (e.g. no timestamps)."""
+
+
+@dataclass(frozen=True)
+class DayFrame:
+    """The ticks of one main symbol on one trading day, with the contract behind them."""
+
+    symbol: str
+    trading_day: date
+    contract: str
+    ticks: pd.DataFrame
+    notes: tuple[str, ...] = field(default=())  # what normalisation had to repair
+
+    @property
+    def rows(self) -> int:
+        return len(self.ticks)
+
+
+def empty_ticks() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype=DTYPES[c]) for c in TICK_COLUMNS})
+
+
+def normalize(
+    frame: pd.DataFrame, *, symbol: str, contract: str, trading_day: date
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Bring a source frame into the tick schema; return it and notes on what was repaired.
+
+    Missing optional columns become NaN (TqSdk omits levels 2..5 for L1 exchanges), values
+    that do not parse become NaN. Only a frame without ``datetime`` is refused: without
+    timestamps nothing can be stored or checked.
+    """
+    notes: list[str] = []
+    if len(frame) == 0 and len(frame.columns) == 0:
+        return empty_ticks(), ()
+    if "datetime" not in frame.columns:
+        raise TickSchemaError(f"frame has no 'datetime' column (columns: {list(frame.columns)})")
+    out: dict[str, object] = {}
+    n = len(frame)
+    dt = frame["datetime"]
+    if not pd.api.types.is_integer_dtype(dt):
+        parsed = pd.to_numeric(dt, errors="coerce")
+        if parsed.isna().any():
+            raise TickSchemaError(f"{int(parsed.isna().sum())} rows have no valid 'datetime'")
+        notes.append(f"datetime: cast from {dt.dtype} to int64")
+        dt = parsed
+    out["datetime"] = dt.to_numpy(dtype="int64")
+    if "id" in frame.columns:
+        ids = pd.to_numeric(frame["id"], errors="coerce")
+        if ids.isna().any():
+            notes.append(f"id: {int(ids.isna().sum())} unparsable values replaced by -1")
+        out["id"] = ids.fillna(-1).to_numpy(dtype="int64")
+    else:
+        notes.append("id: missing column, filled with -1")
+        out["id"] = np.full(n, -1, dtype="int64")
+    for col in FLOAT_COLUMNS:
+        if col not in frame.columns:
+            if col not in DEEP_BOOK:
+                notes.append(f"{col}: missing column, filled with NaN")
+            out[col] = np.full(n, np.nan)
+            continue
+        values = frame[col]
+        if not pd.api.types.is_float_dtype(values):
+            values = pd.to_numeric(values, errors="coerce")
+        out[col] = values.to_numpy(dtype="float64", na_value=np.nan)
+    ticks = pd.DataFrame(out, columns=SOURCE_COLUMNS)
+    ticks["symbol"] = symbol
+    ticks["contract"] = contract
+    ticks["trading_day"] = trading_day
+    return ticks, tuple(notes)
+
+
+def fingerprint(ticks: pd.DataFrame) -> str:
+    """Row count and a checksum of the source columns: changes when any stored value does."""
+    if len(ticks) == 0:
+        return "0:empty"
+    hashed = pd.util.hash_pandas_object(ticks[SOURCE_COLUMNS], index=False).to_numpy()
+    digest = hashlib.blake2b(np.sort(hashed).tobytes(), digest_size=8).hexdigest()
+    return f"{len(ticks)}:{digest}"
