@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from daemon import exitcodes
-from daemon.commands import COMMANDS
+from daemon.commands import command_modules
 from daemon.config import ConfigError
 from daemon.planner import PlanError
 from ghtrader_core.errors import FatalError, StoreUnavailableError
@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ghtraderd", description="ghTrader data daemon: Chinese futures L5 ticks."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in COMMANDS:
+    for module in command_modules():
         module.register(sub)
     return parser
 

@@ -1,5 +1,19 @@
-"""One module per sub-command, each with ``register(subparsers)``; the CLI lists them here."""
+"""One module per sub-command, each with ``register(subparsers)``.
 
-from daemon.commands import backfill, check_config, coverage
+Modules are discovered, not listed: adding a command is adding one file here.
+"""
 
-COMMANDS = [backfill, coverage, check_config]
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from types import ModuleType
+
+
+def command_modules() -> list[ModuleType]:
+    mods = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "register"):
+            mods.append(module)
+    return mods
