@@ -24,10 +24,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _leaf(exc: BaseException) -> BaseException:
+    """The error that matters inside task-group exception groups (the first leaf)."""
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return exc
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        code: int = args.func(args)
+        try:
+            code: int = args.func(args)
+        except BaseExceptionGroup as group:
+            raise _leaf(group) from group
     except ConfigError as exc:
         print(f"ghtraderd: invalid config:\n{exc}", file=sys.stderr)
         return exitcodes.CONFIG

@@ -11,10 +11,10 @@ import structlog
 
 from daemon import exitcodes
 from daemon.commands.common import add_config_arg, day_arg, load, opened_store, print_json, run
-from daemon.config import IngestConfig
 from daemon.factory import build_calendar, build_source, build_validator
 from daemon.pipeline import Summary, backfill
 from daemon.progress import Progress
+from ghtrader_core.symbols import parse_main
 
 log = structlog.get_logger("ghtraderd.cli")
 
@@ -32,9 +32,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def main(args: argparse.Namespace) -> int:
     cfg = load(args)
-    symbols = (
-        IngestConfig(symbols=args.symbols, start=cfg.ingest.start).symbols if args.symbols else None
-    )
+    symbols = [str(parse_main(s)) for s in args.symbols] if args.symbols else None
     calendar = build_calendar(cfg)
     source = build_source(cfg, calendar)
     forced = False

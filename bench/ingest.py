@@ -1,0 +1,107 @@
+"""Ingestion benchmark: the same backfill at concurrency 1 and at concurrency N, one run.
+
+Both runs use the real pipeline (synthetic source with a simulated per-day download
+latency, embedded DuckDB store in a temporary directory). Prints rows/s, wall time, the
+speedup of N over 1 and the share of wall time the sink spent writing.
+
+    .venv/bin/python bench/ingest.py [--days 20] [--latency 0.25] [--concurrency 4] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from daemon.config import Config  # noqa: E402
+from daemon.factory import build_calendar, build_source, build_store  # noqa: E402
+from daemon.logs import configure_logging  # noqa: E402
+from daemon.pipeline import Summary, backfill  # noqa: E402
+
+FLUSH_ROWS = int(__import__("os").environ.get("FLUSH_ROWS", "250000"))
+SYMBOLS = ["KQ.m@SHFE.cu", "KQ.m@DCE.m"]
+
+
+def make_config(store: Path, *, days_end: str, latency_s: float, concurrency: int) -> Config:
+    return Config(
+        store={"path": store},
+        source={"synthetic": {"seed": 3, "latency_s": latency_s}},
+        ingest={"symbols": SYMBOLS, "start": "2025-11-03", "end": days_end},
+        download={"concurrency": concurrency},
+        sink={"flush_rows": FLUSH_ROWS, "flush_interval_s": 1.0},
+        log={"level": "warning"},
+    )
+
+
+async def one_run(cfg: Config) -> Summary:
+    calendar = build_calendar(cfg)
+    store = build_store(cfg)
+    await store.open()
+    try:
+        return await backfill(cfg, store, build_source(cfg, calendar), calendar)
+    finally:
+        await store.close()
+
+
+def measure(days: int, latency_s: float, concurrency: int) -> dict[str, Any]:
+    from ghtrader_core.calendar import TradingCalendar
+    from datetime import date
+
+    trading = TradingCalendar().trading_days(date(2025, 11, 3), date(2026, 6, 30))[:days]
+    end = trading[-1].isoformat()
+    results: dict[int, Summary] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in (1, concurrency):
+            cfg = make_config(Path(tmp) / f"c{n}.duckdb", days_end=end, latency_s=latency_s,
+                              concurrency=n)
+            print(f"running concurrency {n} ...", file=sys.stderr)
+            results[n] = anyio.run(one_run, cfg, backend_options={"use_uvloop": True})
+    seq, par = results[1], results[concurrency]
+    assert seq.rows == par.rows, "both runs must ingest the same rows"
+    return {
+        "symbols": len(SYMBOLS),
+        "days": days,
+        "latency_s": latency_s,
+        "concurrency": concurrency,
+        "rows": par.rows,
+        "wall_s_sequential": seq.wall_s,
+        "wall_s_parallel": par.wall_s,
+        "rows_per_s_sequential": round(seq.rows / seq.wall_s),
+        "rows_per_s": round(par.rows / par.wall_s),
+        "speedup": round(seq.wall_s / par.wall_s, 2),
+        "sink_share": round(par.sink_s / par.wall_s, 3),
+        "sink_share_sequential": round(seq.sink_s / seq.wall_s, 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=20)
+    parser.add_argument("--latency", type=float, default=0.25, help="simulated s per day (>= 0.1)")
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    configure_logging("warning", "json")
+    out = measure(args.days, args.latency, args.concurrency)
+    if args.json:
+        print(json.dumps(out))
+        return
+    print(f"{out['symbols']} symbols x {out['days']} days, {out['rows']:,} rows, "
+          f"simulated latency {out['latency_s']} s/day")
+    print(f"{'':>14}{'wall s':>10}{'rows/s':>12}{'sink share':>12}")
+    print(f"{'concurrency 1':>14}{out['wall_s_sequential']:>10.2f}"
+          f"{out['rows_per_s_sequential']:>12,}{out['sink_share_sequential']:>12.1%}")
+    print(f"{'concurrency ' + str(out['concurrency']):>14}{out['wall_s_parallel']:>10.2f}"
+          f"{out['rows_per_s']:>12,}{out['sink_share']:>12.1%}")
+    print(f"speedup {out['speedup']:.2f}x (target >= 3.6 at concurrency 4)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+from pathlib import Path
+
+import pytest
+
+from daemon.config import ConfigError, load_config
+from tests.pipeline_helpers import small_config
+
+
+def test_demo_config_is_valid() -> None:
+    cfg = load_config(Path(__file__).parents[1] / "config" / "demo.toml")
+    assert cfg.ingest.symbols == ["KQ.m@SHFE.cu", "KQ.m@DCE.m", "KQ.m@CFFEX.IF"]
+    assert cfg.download.concurrency == 4 and cfg.store.kind == "duckdb"
+
+
+def test_environment_overrides_any_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = small_config(tmp_path)
+    monkeypatch.setenv("GHTRADERD_STORE__PATH", "/tmp/elsewhere.duckdb")
+    monkeypatch.setenv("GHTRADERD_DOWNLOAD__CONCURRENCY", "7")
+    monkeypatch.setenv("GHTRADERD_SOURCE__SYNTHETIC__SEED", "5")
+    cfg = load_config(path)
+    assert str(cfg.store.path) == "/tmp/elsewhere.duckdb"
+    assert cfg.download.concurrency == 7
+    assert cfg.source.synthetic.seed == 5
+    assert cfg.sink.flush_interval_s == 0.2  # untouched keys keep the file's value
+
+
+def test_invalid_values_name_file_key_value_and_what_is_allowed(tmp_path: Path) -> None:
+    path = small_config(tmp_path, concurrency=0)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    text = str(info.value)
+    assert str(path) in text and "download.concurrency = 0" in text
+    assert "greater than or equal to 1" in text and "GHTRADERD_DOWNLOAD__CONCURRENCY" in text
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [("[ingest]\nsymbols=['KQ.m@SHFE.zz']\nstart=2025-01-02\n", "unknown variety 'zz'"),
+     ("[ingest]\nstart=2025-01-02\n", "ingest.symbols: Field required"),
+     ("[ingest]\nsymbols=['KQ.m@SHFE.cu']\nstart=2025-01-02\n[store]\nkind='oracle'\n",
+      "store.kind = 'oracle'"),
+     ("[ingest]\nsymbols=['KQ.m@SHFE.cu']\nstart=2025-01-02\ntypo=1\n", "ingest.typo"),
+     ("this is = not [toml", "not valid TOML")],
+)
+def test_each_problem_is_one_clear_line(tmp_path: Path, body: str, words: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(body)
+    with pytest.raises(ConfigError, match=words.replace("[", r"\[").replace(".", r"\.")):
+        load_config(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_config_version_changes_with_any_value(tmp_path: Path) -> None:
+    a = load_config(small_config(tmp_path))
+    b = load_config(small_config(tmp_path, concurrency=3))
+    assert a.version() != b.version() and a.version() == load_config(small_config(tmp_path)).version()

@@ -1,0 +1,130 @@
+import os
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ghtrader_core.calendar import TradingCalendar
+from ghtrader_core.errors import StoreLockedError, StorePathError
+from ghtrader_core.records import Checkpoint, FailedDay, IngestRun
+from ghtrader_core.sources.synthetic import SyntheticConfig, simulate_day
+from ghtrader_core.store.base import DayWrite, Store
+from ghtrader_core.store.duckdb import DuckDBStore
+from ghtrader_core.symbols import parse_main
+from ghtrader_core.ticks import fingerprint
+
+CAL = TradingCalendar()
+IF = parse_main("KQ.m@CFFEX.IF")
+
+
+def day_write(d: date, **cfg: object) -> DayWrite:
+    day = simulate_day(SyntheticConfig(**cfg), CAL, IF, d)[0]  # type: ignore[arg-type]
+    return DayWrite(day, fingerprint(day.ticks))
+
+
+async def opened(tmp_path: Path) -> DuckDBStore:
+    store = DuckDBStore(tmp_path / "s.duckdb")
+    await store.open()
+    return store
+
+
+async def test_satisfies_the_store_protocol(tmp_path: Path) -> None:
+    store = await opened(tmp_path)
+    assert isinstance(store, Store)
+    await store.ping()
+    await store.close()
+
+
+async def test_writing_a_day_twice_keeps_one_copy_of_each_tick(tmp_path: Path) -> None:
+    store = await opened(tmp_path)
+    w = day_write(date(2025, 11, 3))
+    await store.write_days([w])
+    await store.write_days([w])
+    back = await store.read_day(w.day.symbol, w.day.trading_day)
+    assert len(back) == w.day.rows
+    assert fingerprint(back) == w.fingerprint
+    # a changed re-download replaces the day whole
+    changed = day_write(date(2025, 11, 3), seed=99)
+    await store.write_days([changed])
+    assert fingerprint(await store.read_day(w.day.symbol, w.day.trading_day)) == changed.fingerprint
+    assert (await store.table_counts())["ticks"] == w.day.rows
+    await store.close()
+
+
+async def test_ticks_one_nanosecond_apart_stay_distinct(tmp_path: Path) -> None:
+    store = await opened(tmp_path)
+    w = day_write(date(2025, 11, 3))
+    ticks = w.day.ticks.iloc[:2].copy()
+    ticks.loc[1, "datetime"] = ticks.loc[0, "datetime"] + 1
+    ticks.loc[1, "id"] = ticks.loc[0, "id"]
+    day = type(w.day)(w.day.symbol, w.day.trading_day, w.day.contract, ticks)
+    await store.write_days([DayWrite(day, fingerprint(ticks))])
+    back = await store.read_day(day.symbol, day.trading_day)
+    assert back["datetime"].diff().iloc[1] == 1 and len(back) == 2
+    await store.close()
+
+
+async def test_checkpoints_coverage_failed_days_and_runs(tmp_path: Path) -> None:
+    store = await opened(tmp_path)
+    now = datetime(2025, 12, 1, 8)
+    cps = [Checkpoint("KQ.m@CFFEX.IF", d, "CFFEX.IF2601", 10, "fp", 0, "unvalidated", now)
+           for d in (date(2025, 11, 3), date(2025, 11, 5))]
+    await store.record_failed([FailedDay("KQ.m@CFFEX.IF", date(2025, 11, 5), "x", False, 3, now)])
+    assert len(await store.failed_days()) == 1
+    await store.write_checkpoints(cps, [])
+    assert await store.failed_days() == []  # a day done is no longer a dead letter
+    got = await store.checkpoints(["KQ.m@CFFEX.IF", "KQ.m@DCE.m"], date(2025, 11, 4), date(2025, 11, 30))
+    assert list(got) == [("KQ.m@CFFEX.IF", date(2025, 11, 5))]
+    (cov,) = await store.coverage()
+    assert (cov.first_day, cov.last_day, cov.days_present, cov.rows) == (
+        date(2025, 11, 3), date(2025, 11, 5), 2, 20)
+    run = IngestRun("r1", "backfill", now, None, 2, 0, 0, 0, 0, "running", "c", "v")
+    await store.record_run(run)
+    await store.record_run(IngestRun(**{**run.__dict__, "status": "ok", "ended_at": now}))
+    assert (await store.table_counts())["ingest_runs"] == 1
+    await store.close()
+
+
+async def test_a_second_process_or_handle_on_the_same_file_is_refused(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    store = await opened(tmp_path)
+    code = ("import duckdb,sys\ntry:\n duckdb.connect(sys.argv[1])\nexcept duckdb.IOException"
+            " as e:\n print('locked' if 'lock' in str(e).lower() else e)")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "s.duckdb")],
+                         capture_output=True, text=True, timeout=60).stdout
+    assert "locked" in out
+    await store.close()
+    assert StoreLockedError.exit_code == 75
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere; permission test needs a user")
+async def test_unwritable_path_is_a_clear_error(tmp_path: Path) -> None:
+    ro = tmp_path / "ro"
+    ro.mkdir(mode=0o500)
+    with pytest.raises(StorePathError, match="not writable|cannot open|not usable"):
+        await DuckDBStore(ro / "sub" / "s.duckdb").open()
+
+
+async def test_a_path_under_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StorePathError):
+        await DuckDBStore(blocker / "s.duckdb").open()
+
+
+def test_read_day_returns_dates_not_strings(tmp_path: Path) -> None:
+    import anyio
+
+    async def go() -> pd.DataFrame:
+        store = await opened(tmp_path)
+        w = day_write(date(2025, 11, 3))
+        await store.write_days([w])
+        frame = await store.read_day(w.day.symbol, w.day.trading_day)
+        await store.close()
+        return frame
+
+    frame = anyio.run(go)
+    assert set(frame["trading_day"]) == {date(2025, 11, 3)}
