@@ -24,8 +24,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _leaf(exc: BaseException) -> BaseException:
-    """The error that matters inside task-group exception groups (the first leaf)."""
+_KNOWN = (ConfigError, PlanError, SymbolError, FatalError, StoreUnavailableError)
+
+
+def _leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error that matters inside task-group exception groups: the first one with a
+    documented exit code, else the first leaf."""
+    known = group.subgroup(lambda e: isinstance(e, _KNOWN))
+    exc: BaseException = known if known is not None else group
     while isinstance(exc, BaseExceptionGroup):
         exc = exc.exceptions[0]
     return exc

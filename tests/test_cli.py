@@ -124,3 +124,28 @@ def test_ctrl_c_drains_exits_130_and_a_rerun_finishes(tmp_path: Path) -> None:
     done = json.loads(run_cli("backfill", "-c", str(cfg), "--json").stdout)
     assert done["skipped"] == len(cps) and done["downloaded"] == 20 - len(cps)
     assert stored(tmp_path / "store.duckdb")[0] == rows + done["rows"]
+
+
+def test_a_terminal_gets_a_progress_bar(tmp_path: Path) -> None:
+    import pty
+
+    cfg = small_config(tmp_path)
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([*GHTRADERD, "backfill", "-c", str(cfg)], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=follower, text=True)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data.decode(errors="replace"))
+    proc.wait(timeout=60)
+    os.close(leader)
+    screen = "".join(chunks)
+    assert proc.returncode == 0
+    assert "\r[" in screen and "6/6 days" in screen and "#" * 30 in screen
+    assert '{"' not in screen  # a person gets readable lines, not JSON
