@@ -14,11 +14,19 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ghtrader_core.sources.synthetic import FAULT_KINDS
 from ghtrader_core.symbols import Exchange, SymbolError, parse_main
+from ghtrader_core.validation.thresholds import Thresholds
 
 ENV_PREFIX = "GHTRADERD_"
 
@@ -31,9 +39,32 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class QuestDBConfig(_Section):
+    """``[store.questdb]``: where the server is and how hard to try. The password is not
+    here: ``QUESTDB_PASSWORD`` or ``$CREDENTIALS_DIRECTORY/questdb_password``."""
+
+    host: str = "127.0.0.1"
+    http_port: int = Field(9000, ge=1, le=65535)  # ILP over HTTP (writes) and /ping
+    pg_port: int = Field(8812, ge=1, le=65535)  # PGWire (reads, DDL, bookkeeping rows)
+    user: str = "admin"
+    database: str = "qdb"
+    tls: bool = False  # https:: for ILP and TLS for PGWire (QuestDB Enterprise or a proxy)
+    http_auth: bool = False  # also send user/password as HTTP basic auth with ILP writes
+    protocol_version: Literal[1, 2] = 2  # ILP 2: binary doubles, ns timestamps (QuestDB >= 9)
+    sender_threads: int = Field(1, ge=1, le=16)  # ILP worker threads, one Sender each
+    max_buf_size_mb: int = Field(1024, ge=16)  # one batch is one buffer: ~0.5 kB per L5 row
+    request_timeout_s: float = Field(60.0, gt=0)  # per flush, plus size / min throughput
+    retry_timeout_s: float = Field(10.0, ge=0)  # the client's own retries of one flush
+    connect_timeout_s: float = Field(10.0, gt=0)
+    query_timeout_s: float = Field(60.0, gt=0)
+    pool_size: int = Field(2, ge=1, le=32)  # asyncpg connections
+    visibility_timeout_s: float = Field(60.0, gt=0)  # wait for WAL apply before checkpoints
+
+
 class StoreConfig(_Section):
-    kind: Literal["duckdb"] = "duckdb"
+    kind: Literal["duckdb", "questdb"] = "duckdb"
     path: Path = Path("var/ghtrader.duckdb")
+    questdb: QuestDBConfig = QuestDBConfig()
 
 
 class SyntheticConfigModel(_Section):
@@ -56,9 +87,36 @@ class SyntheticConfigModel(_Section):
         return value
 
 
+class TqSdkConfigModel(_Section):
+    """``[source.tqsdk]``. The account is not here: ``TQSDK_USER`` / ``TQSDK_PASSWORD`` or
+    ``$CREDENTIALS_DIRECTORY/tqsdk_user`` / ``tqsdk_password``. Server URLs are TqSdk's own
+    environment variables (``TQ_AUTH_URL``, ``TQ_MD_URL``, …), read by TqSdk itself."""
+
+    max_apis: int = Field(2, ge=1, le=16)  # live TqApi instances (account connection limit)
+    recycle_after_days: int = Field(20, ge=1)  # a fresh TqApi after this many days (memory)
+    wait_timeout_s: float = Field(30.0, gt=0, le=60)  # TqSdk's login/data waits, capped
+    day_timeout_s: float = Field(900.0, gt=0)  # one fetch, queueing for a TqApi included
+    cache_dir: Path | None = None  # TqSdk's disk cache; default <daemon.state_dir>/tqsdk-cache
+
+
+class ReplayConfigModel(_Section):
+    """``[source.replay]``: a directory of exported CSV/Parquet tick files."""
+
+    path: Path | None = None
+    recursive: bool = True
+
+
 class SourceConfig(_Section):
-    kind: Literal["synthetic"] = "synthetic"
+    kind: Literal["synthetic", "replay", "tqsdk"] = "synthetic"
     synthetic: SyntheticConfigModel = SyntheticConfigModel()
+    tqsdk: TqSdkConfigModel = TqSdkConfigModel()
+    replay: ReplayConfigModel = ReplayConfigModel()
+
+    @model_validator(mode="after")
+    def _replay_has_path(self) -> SourceConfig:
+        if self.kind == "replay" and self.replay.path is None:
+            raise ValueError("source.kind = 'replay' needs source.replay.path (a directory)")
+        return self
 
 
 class IngestConfig(_Section):
@@ -114,6 +172,65 @@ class LogConfig(_Section):
     format: Literal["auto", "json", "console"] = "auto"
 
 
+class DaemonConfig(_Section):
+    """``ghtraderd run``: schedule, drain and health of the long-running service."""
+
+    drain_timeout_s: float = Field(60.0, gt=0)  # keep TimeoutStopSec= above this
+    new_day_delay_s: float = Field(2700.0, ge=0)  # after the day session's close, 15:15 Beijing
+    retry_failed_interval_s: float = Field(3600.0, gt=0)
+    stall_timeout_s: float = Field(2700.0, gt=0)  # busy without progress this long: unhealthy
+    store_ping_interval_s: float = Field(15.0, gt=0)
+    coverage_cache: bool = True  # serve /coverage from memory, kept current by the pipeline
+    state_dir: Path = Path("var")  # holds the one-instance-per-store lock file
+
+
+class MetricsConfig(_Section):
+    enabled: bool = True
+    address: str = "127.0.0.1:9464"  # host:port of /metrics, /healthz, /readyz, /status
+
+    @field_validator("address")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"expected host:port, got {value!r}")
+        return value
+
+
+class ValidationConfig(_Section):
+    """``[validation]``: inline checks on every downloaded day, ``ghtraderd validate``, and
+    the thresholds both judge by (see ``ghtrader_core.validation.thresholds``)."""
+
+    enabled: bool = True
+    concurrency: int = Field(4, ge=1, le=64)  # days re-validated at once by `validate`
+    write_batch_days: int = Field(32, ge=1, le=10_000)  # results written per transaction
+    gap_s: float = Field(5.0, gt=0)
+    gap_s_by_exchange: dict[Exchange, float] = {}
+    gap_error_s: float = Field(30.0, gt=0)
+    auction_tolerance_s: float = Field(300.0, ge=0)
+    close_tolerance_s: float = Field(5.0, ge=0)
+    outside_error_s: float = Field(60.0, ge=0)
+    snapshot_ms: float = Field(500.0, gt=0)
+    cadence_tolerance_ms: float = Field(1.0, ge=0)
+    fixed_cadence_share: float = Field(0.8, ge=0, le=1)
+    missing_half_warn: float = Field(0.02, ge=0, le=1)
+    missing_half_error: float = Field(0.10, ge=0, le=1)
+    min_rows: int = Field(32, ge=0)
+    core_null_error_rate: float = Field(0.01, ge=0, le=1)
+    l5_null_warn_rate: float = Field(0.05, ge=0, le=1)
+    l5_exchanges: list[Exchange] = [Exchange.SHFE, Exchange.INE]
+    jump_mad_k: float = Field(30.0, gt=0)
+    jump_min_ticks: float = Field(20.0, ge=0)
+    max_examples: int = Field(10, ge=0, le=1000)
+    max_gaps: int = Field(200, ge=0)
+
+    def thresholds(self) -> Thresholds:
+        values = self.model_dump(exclude={"enabled", "concurrency", "write_batch_days"})
+        values["gap_s_by_exchange"] = {str(k): v for k, v in self.gap_s_by_exchange.items()}
+        values["l5_exchanges"] = tuple(str(e) for e in self.l5_exchanges)
+        return Thresholds(**values)
+
+
 class Config(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -130,6 +247,9 @@ class Config(BaseSettings):
     sink: SinkConfig = SinkConfig()
     calendar: CalendarConfig = CalendarConfig()
     log: LogConfig = LogConfig()
+    daemon: DaemonConfig = DaemonConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    validation: ValidationConfig = ValidationConfig()
 
     @classmethod
     def settings_customise_sources(

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from ghtrader_core.records import DayValidation
+
 
 class Observer:
     """No-op base: listeners override what they care about."""
@@ -25,6 +27,16 @@ class Observer:
     def batch_flushed(self, days: int, rows: int, seconds: float) -> None: ...
 
     def day_done(self, symbol: str, trading_day: date, rows: int) -> None: ...
+
+    def day_stored(
+        self,
+        symbol: str,
+        trading_day: date,
+        rows: int,
+        nbytes: int,
+        validation: DayValidation | None,
+    ) -> None:
+        """After ``day_done``: what was written (size, validation verdict), for metrics."""
 
     def queue_depth(self, days: int) -> None: ...
 
@@ -58,6 +70,17 @@ class Observers(Observer):
     def day_done(self, symbol: str, trading_day: date, rows: int) -> None:
         for m in self.members:
             m.day_done(symbol, trading_day, rows)
+
+    def day_stored(
+        self,
+        symbol: str,
+        trading_day: date,
+        rows: int,
+        nbytes: int,
+        validation: DayValidation | None,
+    ) -> None:
+        for m in self.members:
+            m.day_stored(symbol, trading_day, rows, nbytes, validation)
 
     def queue_depth(self, days: int) -> None:
         for m in self.members:

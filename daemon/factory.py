@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from daemon.config import Config
 from daemon.downloader import Validator
+from daemon.questdb_prep import questdb_settings
+from daemon.source_prep import tqsdk_credentials
 from ghtrader_core.calendar import NoNightPeriod, TradingCalendar
+from ghtrader_core.records import DayValidation
 from ghtrader_core.sources.base import TickSource
+from ghtrader_core.sources.replay import ReplayConfig, ReplaySource
 from ghtrader_core.sources.synthetic import SyntheticConfig, SyntheticSource
+from ghtrader_core.sources.tqsdk import TqSdkSettings, TqSdkSource, real_api_factory
 from ghtrader_core.store.base import Store
 from ghtrader_core.store.duckdb import DuckDBStore
+from ghtrader_core.store.questdb import QuestDBStore
+from ghtrader_core.ticks import DayFrame
+from ghtrader_core.validation import validate_day
 
 
 def build_calendar(cfg: Config) -> TradingCalendar:
@@ -21,6 +29,10 @@ def build_calendar(cfg: Config) -> TradingCalendar:
 
 
 def build_source(cfg: Config, calendar: TradingCalendar) -> TickSource:
+    if cfg.source.kind == "replay":
+        return build_replay_source(cfg, calendar)
+    if cfg.source.kind == "tqsdk":
+        return build_tqsdk_source(cfg, calendar)
     s = cfg.source.synthetic
     return SyntheticSource(
         calendar,
@@ -36,10 +48,51 @@ def build_source(cfg: Config, calendar: TradingCalendar) -> TickSource:
     )
 
 
+def build_replay_source(cfg: Config, calendar: TradingCalendar) -> ReplaySource:
+    path = cfg.source.replay.path
+    assert path is not None  # the config model refuses kind = "replay" without a path
+    return ReplaySource(calendar, ReplayConfig(path, recursive=cfg.source.replay.recursive))
+
+
+def tqsdk_settings(cfg: Config) -> TqSdkSettings:
+    t = cfg.source.tqsdk
+    return TqSdkSettings(
+        max_apis=t.max_apis,
+        recycle_after_days=t.recycle_after_days,
+        wait_timeout_s=t.wait_timeout_s,
+        day_timeout_s=t.day_timeout_s,
+        cache_dir=t.cache_dir or cfg.daemon.state_dir / "tqsdk-cache",
+    )
+
+
+def build_tqsdk_source(cfg: Config, calendar: TradingCalendar) -> TqSdkSource:
+    """Credentials from the environment or systemd credentials; FatalError when absent."""
+    credentials = tqsdk_credentials()
+    settings = tqsdk_settings(cfg)
+    return TqSdkSource(
+        calendar, settings, real_api_factory(credentials, settings), user=credentials.user
+    )
+
+
 def build_store(cfg: Config) -> Store:
+    if cfg.store.kind == "questdb":
+        return QuestDBStore(questdb_settings(cfg.store.questdb))
     return DuckDBStore(cfg.store.path)
 
 
 def build_validator(cfg: Config, calendar: TradingCalendar) -> Validator | None:
     """The inline validator, or None when validation is switched off."""
-    return None
+    if not cfg.validation.enabled:
+        return None
+    thresholds = cfg.validation.thresholds()
+
+    def validator(day: DayFrame) -> DayValidation:
+        return validate_day(
+            day.ticks,
+            symbol=day.symbol,
+            trading_day=day.trading_day,
+            calendar=calendar,
+            thresholds=thresholds,
+        )
+
+    return validator

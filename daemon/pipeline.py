@@ -24,6 +24,7 @@ from daemon.events import Observer, Observers, RunStats
 from daemon.planner import plan
 from daemon.retry import RetryPolicy
 from daemon.sink import BatchingSink
+from daemon.source_prep import prepare_schedules, source_observers
 from ghtrader_core.calendar import TradingCalendar
 from ghtrader_core.records import IngestRun
 from ghtrader_core.sources.base import TickSource
@@ -55,6 +56,41 @@ class Summary:
         return asdict(self)
 
 
+@dataclass
+class LiveControls:
+    """Handles on a pass while it runs, so ``ghtraderd run`` can apply hot config to it.
+
+    ``backfill`` fills them in when its downloader and sink exist and clears them when it
+    returns; between passes ``apply`` has nothing to do (the next pass reads the config).
+    """
+
+    downloader: Downloader | None = None
+    sink: BatchingSink | None = None
+    latest: Config | None = None  # the last config applied, for a pass still planning
+
+    def attach(self, downloader: Downloader, sink: BatchingSink) -> None:
+        self.downloader, self.sink = downloader, sink
+        if self.latest is not None:  # a reload landed while the pass was planning
+            self.apply(self.latest)
+
+    def apply(self, cfg: Config) -> None:
+        """New concurrency, retry policy and batch sizes; nothing in flight is dropped."""
+        self.latest = cfg
+        if self.downloader is not None:
+            self.downloader.set_concurrency(cfg.download.concurrency)
+            self.downloader.policy = retry_policy(cfg)
+        if self.sink is not None:
+            self.sink.reconfigure(cfg.sink)
+
+    @property
+    def in_flight(self) -> list[str]:
+        return sorted(str(j) for j in self.downloader.in_flight) if self.downloader else []
+
+    @property
+    def queue_depth(self) -> int:
+        return self.sink.queue_depth if self.sink else 0
+
+
 def retry_policy(cfg: Config) -> RetryPolicy:
     d = cfg.download
     return RetryPolicy(
@@ -80,6 +116,7 @@ async def backfill(
     validator: Validator | None = None,
     stop: anyio.Event | None = None,
     command: str = "backfill",
+    controls: LiveControls | None = None,
 ) -> Summary:
     started = time.perf_counter()
     the_plan = await plan(
@@ -90,8 +127,9 @@ async def backfill(
         end if end is not None else cfg.ingest.end,
         force=force,
     )
+    await prepare_schedules(source, store, the_plan.jobs, retry_policy(cfg))
     stats = RunStats()
-    observers = Observers([stats, *([observer] if observer else [])])
+    observers = Observers([stats, *([observer] if observer else []), *source_observers(source)])
     observers.planned(the_plan.total, the_plan.skipped)
     log.info(
         "planned",
@@ -137,6 +175,8 @@ async def backfill(
         concurrency=cfg.download.concurrency,
         validator=validator,
     )
+    if controls is not None:
+        controls.attach(downloader, sink)
     feeder = anyio.CancelScope()
     watcher = anyio.CancelScope()
     interrupted = False
@@ -149,16 +189,20 @@ async def backfill(
             log.warning("draining", in_flight=len(downloader.in_flight), queued=sink.queue_depth)
             feeder.cancel()
 
-    async with anyio.create_task_group() as outer:
-        outer.start_soon(sink.run)
-        if stop is not None:
-            outer.start_soon(drain_on_stop, stop)
-        async with anyio.create_task_group() as days:
-            with feeder:
-                await downloader.feed(the_plan.jobs, sink.sender(), days)
-            watcher.cancel()  # every day has started: a stop now has nothing left to skip
-        sink.close_input()
-        # leaving the group waits for the sink to flush and checkpoint what is queued
+    try:
+        async with anyio.create_task_group() as outer:
+            outer.start_soon(sink.run)
+            if stop is not None:
+                outer.start_soon(drain_on_stop, stop)
+            async with anyio.create_task_group() as days:
+                with feeder:
+                    await downloader.feed(the_plan.jobs, sink.sender(), days)
+                watcher.cancel()  # every day has started: a stop now has nothing left to skip
+            sink.close_input()
+            # leaving the group waits for the sink to flush and checkpoint what is queued
+    finally:
+        if controls is not None:
+            controls.downloader = controls.sink = None
 
     summary = Summary(
         planned=len(the_plan.jobs),

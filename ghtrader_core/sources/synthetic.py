@@ -34,7 +34,13 @@ FAULT_KINDS = (
     "duplicate_timestamp",
     "non_positive_price",
     "decreasing_volume",
+    "off_tick_grid",
+    "price_jump",
 )
+# Kinds added later draw from a stream of their own, so that the rows (and bytes) of the
+# first six kinds stay what they were.
+_LATER_KINDS = ("off_tick_grid", "price_jump")
+JUMP_TICKS = 100  # size of an injected price jump (a step of the whole book)
 FAULT_ROWS = 5  # rows touched by a point fault
 GAP_S = 60  # length of an injected gap
 
@@ -151,8 +157,9 @@ def _apply_faults(
     if n < 1000:
         return faults
     tick = symbol.variety.tick_size
-    draws = {kind: rng.random() for kind in FAULT_KINDS}  # drawn always: rates don't shift rows
-    for kind in FAULT_KINDS:
+    first_kinds = [k for k in FAULT_KINDS if k not in _LATER_KINDS]
+    draws = {kind: rng.random() for kind in first_kinds}  # drawn always: rates don't shift rows
+    for kind in first_kinds:
         if draws[kind] >= cfg.fault_rates.get(kind, 0.0):
             continue
         rows = _pick_rows(rng, n, FAULT_ROWS)
@@ -180,7 +187,37 @@ def _apply_faults(
         elif kind == "decreasing_volume":
             frame.loc[rows, "volume"] = frame["volume"].to_numpy()[rows - 1] - 5.0
         faults.append(InjectedFault(kind, str(symbol), trading_day, touched))
+    later = np.random.Generator(
+        np.random.PCG64(_stable_seed(cfg.seed, "later-faults", symbol, trading_day))
+    )
+    later_draws = {kind: later.random() for kind in _LATER_KINDS}
+    for kind in _LATER_KINDS:
+        if later_draws[kind] >= cfg.fault_rates.get(kind, 0.0):
+            continue
+        rows = _pick_rows(later, len(frame), FAULT_ROWS)
+        ts = frame["datetime"].to_numpy()
+        if kind == "off_tick_grid":  # half a tick below: still inside the book, off the grid
+            bid = frame["bid_price1"].to_numpy(dtype=np.float64, copy=True)
+            bid[rows] = np.round(bid[rows] - tick / 2, 6)
+            frame["bid_price1"] = bid
+        else:
+            _jump(frame, rows, later.choice(np.array([-1.0, 1.0]), size=len(rows)) * tick)
+        faults.append(
+            InjectedFault(kind, str(symbol), trading_day, tuple(int(ts[r]) for r in rows))
+        )
     return faults
+
+
+def _jump(frame: pd.DataFrame, rows: np.ndarray, signed_tick: np.ndarray) -> None:
+    """Shift the whole book by ``JUMP_TICKS`` from each row on; the day's high/low follow."""
+    shift = np.zeros(len(frame))
+    for row, step in zip(rows, signed_tick, strict=True):
+        shift[row:] += JUMP_TICKS * step
+    for col in ["last_price", *[c for c in BOOK_COLUMNS if "_price" in c]]:
+        frame[col] = np.round(frame[col].to_numpy() + shift, 6)
+    last = frame["last_price"].to_numpy()
+    frame["highest"] = np.maximum.accumulate(last)
+    frame["lowest"] = np.minimum.accumulate(last)
 
 
 class SyntheticSource:

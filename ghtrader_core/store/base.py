@@ -41,6 +41,46 @@ class DayWrite:
         return (self.day.symbol, self.day.trading_day)
 
 
+@dataclass(frozen=True)
+class ValidationWrite:
+    """A re-validated stored day: replaces its validation rows and updates its checkpoint.
+
+    ``fingerprint`` is that of the data validated (the checkpoint's when it was read); it is
+    stored with the summary, so a later write of other data makes the day due again.
+    """
+
+    symbol: str
+    trading_day: date
+    fingerprint: str
+    validation: DayValidation
+
+
+@dataclass(frozen=True)
+class ValidationRow:
+    """One checkpointed symbol-day and what validation said of it, for reports."""
+
+    symbol: str
+    trading_day: date
+    rows: int
+    status: str  # DayStatus value, or "unvalidated"
+    score: float | None
+    validator_version: int
+    errors: int  # findings of severity error
+    warnings: int
+    checks: str  # names of the error and warning checks, comma-separated
+    largest_gap_s: float | None  # of the gaps kept (longer than the gap threshold)
+
+
+@dataclass(frozen=True)
+class GapRow:
+    symbol: str
+    trading_day: date
+    session: str
+    start_ns: int
+    end_ns: int
+    length_s: float
+
+
 @runtime_checkable
 class Store(Protocol):
     name: str
@@ -85,4 +125,47 @@ class Store(Protocol):
 
     async def read_day(self, symbol: str, trading_day: date) -> pd.DataFrame:
         """The stored ticks of one symbol-day in the tick schema, ordered by time."""
+        ...
+
+    async def validation_due(
+        self,
+        symbols: Sequence[str],
+        start: date,
+        end: date,
+        validator_version: int,
+        *,
+        full: bool = False,
+    ) -> list[Checkpoint]:
+        """Checkpoints of the days to re-validate, in one query over checkpoints and the
+        validation summary, never over ticks: no summary, a summary made on other data
+        (its fingerprint differs from the checkpoint's) or by a validator older than
+        ``validator_version``; every checkpointed day in range with ``full``."""
+        ...
+
+    async def write_validations(self, results: Sequence[ValidationWrite]) -> None:
+        """Replace the validation rows (summary with fingerprint, findings, gaps) of these
+        days and set their checkpoints' validator_version and status, where the checkpoint
+        still has the fingerprint validated; one transaction; durable on return."""
+        ...
+
+    async def validation_rows(
+        self, symbols: Sequence[str], start: date, end: date
+    ) -> list[ValidationRow]:
+        """Every checkpointed day of ``symbols`` in range with its validation summary,
+        ordered by symbol and day ("unvalidated" where there is none)."""
+        ...
+
+    async def largest_gaps(
+        self, symbols: Sequence[str], start: date, end: date, limit: int
+    ) -> list[GapRow]:
+        """Per symbol, the ``limit`` longest stored gaps in range, longest first."""
+        ...
+
+    async def write_schedule(self, symbol: str, day_contracts: Sequence[tuple[date, str]]) -> None:
+        """Upsert the main-contract schedule of ``symbol``: one row per trading day
+        (table ``main_schedule``: symbol, trading_day, contract, fetched_at)."""
+        ...
+
+    async def read_schedule(self, symbol: str) -> list[tuple[date, str]]:
+        """The stored (trading_day, contract) rows of ``symbol``, ordered by day."""
         ...

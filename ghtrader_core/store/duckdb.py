@@ -15,13 +15,15 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ghtrader_core.errors import StoreLockedError, StorePathError, StoreUnavailableError
 from ghtrader_core.records import (
@@ -31,8 +33,14 @@ from ghtrader_core.records import (
     IngestRun,
     ManifestEntry,
 )
-from ghtrader_core.store.base import SCHEMA_VERSION, DayWrite
-from ghtrader_core.ticks import FLOAT_COLUMNS, TICK_COLUMNS
+from ghtrader_core.store.base import (
+    SCHEMA_VERSION,
+    DayWrite,
+    GapRow,
+    ValidationRow,
+    ValidationWrite,
+)
+from ghtrader_core.ticks import FLOAT_COLUMNS, SOURCE_COLUMNS, TICK_COLUMNS
 
 T = TypeVar("T")
 
@@ -63,12 +71,17 @@ DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS validation_summary (
         symbol VARCHAR NOT NULL, trading_day DATE NOT NULL, status VARCHAR, score DOUBLE,
         validator_version INTEGER, metrics VARCHAR, PRIMARY KEY (symbol, trading_day))""",
+    # the fingerprint of the data validated: differs from the checkpoint's once re-written
+    "ALTER TABLE validation_summary ADD COLUMN IF NOT EXISTS fingerprint VARCHAR",
     """CREATE TABLE IF NOT EXISTS validation_findings (
         symbol VARCHAR NOT NULL, trading_day DATE NOT NULL, "check" VARCHAR,
         severity VARCHAR, count BIGINT, field VARCHAR, examples_ns VARCHAR, message VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS validation_gaps (
         symbol VARCHAR NOT NULL, trading_day DATE NOT NULL, session VARCHAR,
         start_ns BIGINT, end_ns BIGINT, length_s DOUBLE)""",
+    """CREATE TABLE IF NOT EXISTS main_schedule (
+        symbol VARCHAR NOT NULL, trading_day DATE NOT NULL, contract VARCHAR NOT NULL,
+        fetched_at TIMESTAMP, PRIMARY KEY (symbol, trading_day))""",
     "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
 )
 _DAY_TABLES = ("ticks", "validation_summary", "validation_findings", "validation_gaps")
@@ -139,8 +152,6 @@ class DuckDBStore:
     async def write_days(self, days: Sequence[DayWrite]) -> None:
         if not days:
             return
-        frames = [d.day.ticks for d in days if d.day.rows]
-        ticks = pd.concat(frames, ignore_index=True) if frames else None
         keys = pd.DataFrame(
             {
                 "symbol": [d.day.symbol for d in days],
@@ -150,16 +161,26 @@ class DuckDBStore:
         summary, findings, gaps = _validation_frames(days)
 
         def write(con: duckdb.DuckDBPyConnection) -> None:
+            tables = [_arrow_day(d) for d in days if d.day.rows]
+            ticks = pa.concat_tables(tables) if tables else None
             con.execute("BEGIN TRANSACTION")
             try:
                 con.register("day_keys", keys)
+                # The day range lets DuckDB skip row groups by their min/max statistics.
+                first = min(d.day.trading_day for d in days)
+                last = max(d.day.trading_day for d in days)
                 for table in _DAY_TABLES:
                     con.execute(
-                        f"DELETE FROM {table} WHERE (symbol, trading_day) IN "
-                        "(SELECT (symbol, trading_day) FROM day_keys)"
+                        f"DELETE FROM {table} WHERE trading_day BETWEEN ? AND ? AND "
+                        "(symbol, trading_day) IN (SELECT (symbol, trading_day) FROM day_keys)",
+                        [first, last],
                     )
+                if ticks is not None:
+                    con.register("incoming", ticks)
+                    cols = ", ".join(TICK_COLUMNS)
+                    con.execute(f"INSERT INTO ticks ({cols}) SELECT {cols} FROM incoming")
+                    con.unregister("incoming")
                 for table, frame in (
-                    ("ticks", ticks),
                     ("validation_summary", summary),
                     ("validation_findings", findings),
                     ("validation_gaps", gaps),
@@ -314,6 +335,150 @@ class DuckDBStore:
         ]
         return frame
 
+    async def write_schedule(self, symbol: str, day_contracts: Sequence[tuple[date, str]]) -> None:
+        now = datetime.now(tz=UTC).replace(tzinfo=None)
+        rows = [(symbol, d, c, now) for d, c in day_contracts]
+        if rows:
+            await self._run(
+                lambda con: con.executemany(
+                    "INSERT OR REPLACE INTO main_schedule VALUES (?, ?, ?, ?)", rows
+                )
+            )
+
+    async def read_schedule(self, symbol: str) -> list[tuple[date, str]]:
+        rows = await self._run(
+            lambda con: con.execute(
+                "SELECT trading_day, contract FROM main_schedule WHERE symbol = ? "
+                "ORDER BY trading_day",
+                [symbol],
+            ).fetchall()
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    # -- validation -----------------------------------------------------------------
+    async def validation_due(
+        self,
+        symbols: Sequence[str],
+        start: date,
+        end: date,
+        validator_version: int,
+        *,
+        full: bool = False,
+    ) -> list[Checkpoint]:
+        def query(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+            return con.execute(
+                "SELECT c.symbol, c.trading_day, c.contract, c.rows, c.fingerprint, "
+                "c.validator_version, c.status, c.written_at "
+                "FROM checkpoints c LEFT JOIN validation_summary v "
+                "ON v.symbol = c.symbol AND v.trading_day = c.trading_day "
+                "WHERE c.symbol IN (SELECT unnest(?)) AND c.trading_day BETWEEN ? AND ? "
+                "AND (? OR v.symbol IS NULL OR v.fingerprint IS DISTINCT FROM c.fingerprint "
+                "OR coalesce(v.validator_version, 0) < ? "
+                "OR coalesce(c.validator_version, 0) < ?) "
+                "ORDER BY c.trading_day, c.symbol",
+                [list(symbols), start, end, full, validator_version, validator_version],
+            ).fetchall()
+
+        return [Checkpoint(*r) for r in await self._run(query)]
+
+    async def write_validations(self, results: Sequence[ValidationWrite]) -> None:
+        if not results:
+            return
+        summary, findings, gaps = _verdict_frames(results)
+        marks = pd.DataFrame(
+            {
+                "symbol": [r.symbol for r in results],
+                "trading_day": [r.trading_day for r in results],
+                "fingerprint": [r.fingerprint for r in results],
+                "validator_version": [r.validation.validator_version for r in results],
+                "status": [str(r.validation.status) for r in results],
+            }
+        )
+
+        def write(con: duckdb.DuckDBPyConnection) -> None:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.register("marks", marks)
+                for table in _DAY_TABLES[1:]:
+                    con.execute(
+                        f"DELETE FROM {table} WHERE (symbol, trading_day) IN "
+                        "(SELECT (symbol, trading_day) FROM marks)"
+                    )
+                for table, frame in (
+                    ("validation_summary", summary),
+                    ("validation_findings", findings),
+                    ("validation_gaps", gaps),
+                ):
+                    if frame is not None and len(frame):
+                        con.register("incoming", frame)
+                        cols = ", ".join(f'"{c}"' for c in frame.columns)
+                        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM incoming")
+                        con.unregister("incoming")
+                con.execute(
+                    "UPDATE checkpoints SET validator_version = m.validator_version, "
+                    "status = m.status FROM marks m WHERE checkpoints.symbol = m.symbol "
+                    "AND checkpoints.trading_day = m.trading_day "
+                    "AND checkpoints.fingerprint = m.fingerprint"
+                )
+                con.unregister("marks")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+        await self._run(write)
+
+    async def validation_rows(
+        self, symbols: Sequence[str], start: date, end: date
+    ) -> list[ValidationRow]:
+        def query(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+            return con.execute(
+                "WITH f AS (SELECT symbol, trading_day, "
+                "count(*) FILTER (WHERE severity = 'error') AS errors, "
+                "count(*) FILTER (WHERE severity = 'warn') AS warnings, "
+                'string_agg(DISTINCT "check", \',\' ORDER BY "check") '
+                "FILTER (WHERE severity IN ('error', 'warn')) AS checks "
+                "FROM validation_findings WHERE symbol IN (SELECT unnest($1)) "
+                "AND trading_day BETWEEN $2 AND $3 GROUP BY symbol, trading_day), "
+                "g AS (SELECT symbol, trading_day, max(length_s) AS largest "
+                "FROM validation_gaps WHERE symbol IN (SELECT unnest($1)) "
+                "AND trading_day BETWEEN $2 AND $3 GROUP BY symbol, trading_day) "
+                "SELECT c.symbol, c.trading_day, c.rows, coalesce(v.status, 'unvalidated'), "
+                "v.score, coalesce(v.validator_version, 0), coalesce(f.errors, 0), "
+                "coalesce(f.warnings, 0), coalesce(f.checks, ''), g.largest "
+                "FROM checkpoints c "
+                "LEFT JOIN validation_summary v "
+                "ON v.symbol = c.symbol AND v.trading_day = c.trading_day "
+                "LEFT JOIN f ON f.symbol = c.symbol AND f.trading_day = c.trading_day "
+                "LEFT JOIN g ON g.symbol = c.symbol AND g.trading_day = c.trading_day "
+                "WHERE c.symbol IN (SELECT unnest($1)) AND c.trading_day BETWEEN $2 AND $3 "
+                "ORDER BY c.symbol, c.trading_day",
+                [list(symbols), start, end],
+            ).fetchall()
+
+        return [
+            ValidationRow(
+                r[0], r[1], int(r[2] or 0), r[3], r[4], int(r[5]), int(r[6]), int(r[7]), r[8], r[9]
+            )
+            for r in await self._run(query)
+        ]
+
+    async def largest_gaps(
+        self, symbols: Sequence[str], start: date, end: date, limit: int
+    ) -> list[GapRow]:
+        def query(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+            return con.execute(
+                "SELECT symbol, trading_day, session, start_ns, end_ns, length_s FROM ("
+                "SELECT *, row_number() OVER (PARTITION BY symbol "
+                "ORDER BY length_s DESC, trading_day, start_ns) AS rank "
+                "FROM validation_gaps WHERE symbol IN (SELECT unnest(?)) "
+                "AND trading_day BETWEEN ? AND ?) WHERE rank <= ? "
+                "ORDER BY symbol, rank",
+                [list(symbols), start, end, limit],
+            ).fetchall()
+
+        return [GapRow(*r) for r in await self._run(query)]
+
     async def table_counts(self) -> dict[str, int]:
         """Row count per table: for tests and the demo's summary."""
 
@@ -334,31 +499,59 @@ class DuckDBStore:
         return await self._run(count)
 
 
+def _arrow_day(write: DayWrite) -> pa.Table:
+    """A day's ticks as Arrow: numeric columns without a copy, and symbol, contract and
+    trading_day built as constants instead of converting one Python object per row."""
+    day = write.day
+    n = day.rows
+    table = pa.Table.from_pandas(day.ticks[SOURCE_COLUMNS], preserve_index=False)
+    zeros = pa.array(np.zeros(n, dtype=np.int32))
+    epoch_day = (day.trading_day - date(1970, 1, 1)).days
+    return (
+        table.append_column("symbol", pa.DictionaryArray.from_arrays(zeros, [day.symbol]))
+        .append_column("contract", pa.DictionaryArray.from_arrays(zeros, [day.contract]))
+        .append_column(
+            "trading_day", pa.array(np.full(n, epoch_day, dtype=np.int32)).cast(pa.date32())
+        )
+    )
+
+
 def _validation_frames(
     days: Sequence[DayWrite],
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]:
-    validated = [d for d in days if d.validation is not None]
+    return _verdict_frames(
+        [
+            ValidationWrite(d.day.symbol, d.day.trading_day, d.fingerprint, d.validation)
+            for d in days
+            if d.validation is not None
+        ]
+    )
+
+
+def _verdict_frames(
+    validated: Sequence[ValidationWrite],
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]:
     if not validated:
         return None, None, None
     summary = pd.DataFrame(
         [
             {
-                "symbol": d.day.symbol,
-                "trading_day": d.day.trading_day,
-                "status": str(v.status),
-                "score": v.score,
-                "validator_version": v.validator_version,
-                "metrics": json.dumps(v.metrics, sort_keys=True),
+                "symbol": w.symbol,
+                "trading_day": w.trading_day,
+                "status": str(w.validation.status),
+                "score": w.validation.score,
+                "validator_version": w.validation.validator_version,
+                "metrics": json.dumps(w.validation.metrics, sort_keys=True),
+                "fingerprint": w.fingerprint,
             }
-            for d in validated
-            if (v := d.validation) is not None
+            for w in validated
         ]
     )
     findings = pd.DataFrame(
         [
             {
-                "symbol": d.day.symbol,
-                "trading_day": d.day.trading_day,
+                "symbol": w.symbol,
+                "trading_day": w.trading_day,
                 "check": f.check,
                 "severity": str(f.severity),
                 "count": f.count,
@@ -366,24 +559,22 @@ def _validation_frames(
                 "examples_ns": json.dumps(list(f.examples_ns)),
                 "message": f.message,
             }
-            for d in validated
-            if d.validation is not None
-            for f in d.validation.findings
+            for w in validated
+            for f in w.validation.findings
         ]
     )
     gaps = pd.DataFrame(
         [
             {
-                "symbol": d.day.symbol,
-                "trading_day": d.day.trading_day,
+                "symbol": w.symbol,
+                "trading_day": w.trading_day,
                 "session": g.session,
                 "start_ns": g.start_ns,
                 "end_ns": g.end_ns,
                 "length_s": g.length_s,
             }
-            for d in validated
-            if d.validation is not None
-            for g in d.validation.gaps
+            for w in validated
+            for g in w.validation.gaps
         ]
     )
     return summary, findings, gaps

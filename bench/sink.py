@@ -1,0 +1,229 @@
+"""Sink benchmark: our QuestDB sink path against the raw client's encoder, same frames.
+
+The same L5 frames (synthetic SHFE/INE days, >= 1 M rows by default) go through
+  (a) the raw client: ``Buffer.dataframe`` on the finished ILP frame of each batch,
+      encode only (the floor: what the client itself costs);
+  (b) our sink: ``BatchingSink.flush`` -> ``QuestDBStore.write_days`` (frame building,
+      sorting across the batch, one buffer, one flush) -> a null transport, then the
+      visibility check and the checkpoints against a null PGWire;
+and ILP protocol version 1 is encoded too, for the choice of version 2. With
+``GHTRADER_TEST_QUESTDB_ILP`` and ``GHTRADER_TEST_QUESTDB_PG`` set it also writes the
+frames into that QuestDB end to end (one sink thread; drops and re-creates the tables).
+
+    .venv/bin/python bench/sink.py [--rows 1000000] [--batch-rows 250000] [--repeat 5] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from daemon.config import SinkConfig  # noqa: E402
+from daemon.events import Observer  # noqa: E402
+from daemon.logs import configure_logging  # noqa: E402
+from daemon.sink import BatchingSink  # noqa: E402
+from ghtrader_core.calendar import TradingCalendar  # noqa: E402
+from ghtrader_core.sources.synthetic import SyntheticConfig, simulate_day  # noqa: E402
+from ghtrader_core.store import questdb_queries as q  # noqa: E402
+from ghtrader_core.store import questdb_schema as schema  # noqa: E402
+from ghtrader_core.store.base import DayWrite  # noqa: E402
+from ghtrader_core.store.questdb import QuestDBSettings, QuestDBStore, day_frames  # noqa: E402
+from ghtrader_core.store.questdb_ilp import (  # noqa: E402
+    IlpSettings,
+    IlpWriter,
+    SenderLike,
+    encode,
+    new_buffer,
+)
+from ghtrader_core.store.questdb_sql import Sql  # noqa: E402
+from ghtrader_core.symbols import parse_main  # noqa: E402
+from ghtrader_core.ticks import fingerprint  # noqa: E402
+
+SYMBOLS = ("KQ.m@SHFE.cu", "KQ.m@SHFE.rb", "KQ.m@INE.sc")  # L5 exchanges: 27 float columns
+
+
+def make_days(rows: int) -> list[DayWrite]:
+    """Whole symbol-days, all symbols per trading day, until ``rows`` are reached."""
+    cal = TradingCalendar()
+    out: list[DayWrite] = []
+    total = 0
+    for day in cal.trading_days(date(2025, 11, 3), date(2026, 12, 31)):
+        for text in SYMBOLS:
+            frame = simulate_day(SyntheticConfig(seed=5), cal, parse_main(text), day)[0]
+            out.append(DayWrite(frame, fingerprint(frame.ticks)))
+            total += frame.rows
+        if total >= rows:
+            return out
+    return out
+
+
+def batches(days: Sequence[DayWrite], batch_rows: int) -> list[list[DayWrite]]:
+    """Group days as the sink does: in arrival order until ``batch_rows`` rows."""
+    out: list[list[DayWrite]] = [[]]
+    rows = 0
+    for d in days:
+        out[-1].append(d)
+        rows += d.day.rows
+        if rows >= batch_rows:
+            out.append([])
+            rows = 0
+    return [b for b in out if b]
+
+
+class NullSender:
+    """A transport that accepts every flush and drops the bytes."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+    def establish(self) -> None:
+        return None
+
+    def flush(self, buffer: Any = None, clear: bool = True, transactional: bool = False) -> None:
+        self.bytes += len(buffer)
+        if clear:
+            buffer.clear()
+
+    def close(self, flush: bool = True) -> None:
+        return None
+
+
+class NullPg:
+    """PGWire that has applied everything and accepts every bookkeeping row."""
+
+    async def fetch(self, sql: Sql, *args: Any) -> list[Sequence[Any]]:
+        if sql is q.WAL_TABLES:
+            return [(t.name, False, 0, 0) for t in schema.TABLES]
+        return []
+
+    async def execute(self, sql: Sql, *args: Any) -> None:
+        return None
+
+    async def executemany(self, sql: Sql, rows: Sequence[tuple[Any, ...]]) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+def raw_encode_s(groups: list[list[DayWrite]], protocol_version: int) -> float:
+    frames = [day_frames(g) for g in groups]  # prepared outside the timing: the floor
+    started = time.perf_counter()
+    for f in frames:
+        buffer = new_buffer(protocol_version)
+        encode(buffer, f)
+    return time.perf_counter() - started
+
+
+async def sink_s(groups: list[list[DayWrite]], store: QuestDBStore) -> float:
+    sink = BatchingSink(
+        store, SinkConfig(), Observer(), run_id="bench", source_name="bench", code_version="0"
+    )
+    started = time.perf_counter()
+    for group in groups:
+        await sink.flush(list(group))
+    return time.perf_counter() - started
+
+
+def null_store() -> QuestDBStore:
+    sender = NullSender()
+
+    def connect(settings: IlpSettings) -> SenderLike:
+        return sender
+
+    async def pg_connect(settings: Any) -> NullPg:
+        return NullPg()
+
+    store = QuestDBStore(
+        QuestDBSettings(), pg_connect=pg_connect, writer=IlpWriter(IlpSettings(), connect=connect)
+    )
+    store._pg = NullPg()  # type: ignore[assignment]
+    return store
+
+
+async def end_to_end(groups: list[list[DayWrite]]) -> float | None:
+    ilp, pg = os.environ.get("GHTRADER_TEST_QUESTDB_ILP"), os.environ.get(
+        "GHTRADER_TEST_QUESTDB_PG"
+    )
+    if not (ilp and pg):
+        return None
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.test_questdb_integration import drop_all, settings
+
+    await drop_all()
+    store = QuestDBStore(settings())
+    await store.open()
+    try:
+        return await sink_s(groups, store)
+    finally:
+        await store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--batch-rows", type=int, default=250_000)
+    parser.add_argument("--repeat", type=int, default=5, help="best of N for each path")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    configure_logging("warning", "console")
+
+    days = make_days(args.rows)
+    groups = batches(days, args.batch_rows)
+    rows = sum(d.day.rows for d in days)
+    store = null_store()
+    raw_encode_s(groups[:1], 2)  # warm-up: allocator and page faults, both paths
+    anyio.run(sink_s, groups[:1], store)
+    # interleaved, best of N: on a busy machine the noise hits both paths alike
+    encode_runs, sink_runs, v1_runs = [], [], []
+    for _ in range(args.repeat):
+        encode_runs.append(raw_encode_s(groups, 2))
+        sink_runs.append(anyio.run(sink_s, groups, store))
+        v1_runs.append(raw_encode_s(groups, 1))
+    encode_v2, sink, encode_v1 = min(encode_runs), min(sink_runs), min(v1_runs)
+    anyio.run(store.close)
+    e2e = anyio.run(end_to_end, groups)
+
+    result: dict[str, Any] = {
+        "rows": rows,
+        "symbol_days": len(days),
+        "batches": len(groups),
+        "float_columns": 27,
+        "encode_rows_per_s": round(rows / encode_v2),
+        "sink_rows_per_s": round(rows / sink),
+        "ratio": round(encode_v2 / sink, 3),
+        "encode_v1_rows_per_s": round(rows / encode_v1),
+        "v2_over_v1": round(encode_v1 / encode_v2, 2),
+        "e2e_rows_per_s": round(rows / e2e) if e2e else None,
+    }
+    if args.json:
+        print(json.dumps(result))
+        return
+    print(f"{rows:,} rows, {len(days)} symbol-days in {len(groups)} batches, best of {args.repeat}")
+    print(f"{'path':<44}{'rows/s':>14}{'vs (a)':>9}")
+    lines = [
+        ("(a) raw client: Buffer.dataframe, ILP v2", result["encode_rows_per_s"]),
+        ("(b) our sink -> null transport, ILP v2", result["sink_rows_per_s"]),
+        ("    raw client, ILP v1 (text)", result["encode_v1_rows_per_s"]),
+    ]
+    if e2e:
+        lines.append(("    our sink -> QuestDB, end to end", result["e2e_rows_per_s"]))
+    for name, value in lines:
+        print(f"{name:<44}{value:>14,}{value / result['encode_rows_per_s']:>9.2f}")
+    if not e2e:
+        print("(set GHTRADER_TEST_QUESTDB_ILP and GHTRADER_TEST_QUESTDB_PG for end to end)")
+
+
+if __name__ == "__main__":
+    main()

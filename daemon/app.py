@@ -1,0 +1,427 @@
+"""The life of ``ghtraderd run``, top to bottom: signals, startup, main loop, shutdown.
+
+Like uvicorn's ``Server.serve`` each phase is one method with one job, and signals only
+set state: the first SIGTERM/SIGINT asks for a graceful drain, a second one (or the end of
+``daemon.drain_timeout_s``) forces a fast exit that is still safe, SIGHUP reloads. Unlike
+it, nothing polls: the main loop sleeps until the next deadline (a new trading day's
+close plus delay, the next retry of failed days) or until an event wakes it.
+
+The main loop runs the backfill pipeline in passes, the same code path as ``ghtraderd
+backfill``: catch up every missing symbol-day, then one pass per new trading day and one
+per retry of failed days. A reload that changes what is planned drains the running pass
+(days in flight finish, queued rows are flushed and checkpointed) and plans again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import anyio
+import structlog
+from anyio.abc import TaskGroup
+
+from daemon.config import Config, ConfigError, load_config
+from daemon.coverage_cache import CoverageCache, render
+from daemon.events import Observers
+from daemon.factory import build_calendar, build_source, build_store, build_validator
+from daemon.http import HttpServer, Response, json_response, text_response
+from daemon.instance import InstanceLock
+from daemon.logs import configure_logging
+from daemon.metrics import CONTENT_TYPE, Metrics, instrument_store
+from daemon.pipeline import LiveControls, Summary, backfill, code_version
+from daemon.planner import PlanError
+from daemon.progress import Progress
+from daemon.reload import diff
+from daemon.status import StatusBoard
+from daemon.systemd import Notifier
+from daemon.timetable import effective_end, next_new_day_at
+from ghtrader_core.calendar import TradingCalendar
+from ghtrader_core.errors import RetryableError
+from ghtrader_core.sources.base import TickSource
+from ghtrader_core.store.base import Store
+
+log = structlog.get_logger("ghtraderd.app")
+
+MAX_SLEEP_S = 3600.0  # re-read the wall clock at least hourly (suspend, clock steps)
+STATUS_INTERVAL_S = 10.0  # STATUS= and health refresh when no watchdog asks for more
+
+
+class Daemon:
+    def __init__(
+        self,
+        config_path: Path,
+        cfg: Config,
+        *,
+        notifier: Notifier,
+        now: Callable[[], datetime] = lambda: datetime.now(tz=UTC),
+    ) -> None:
+        self.config_path = config_path
+        self.cfg = cfg
+        self.notifier = notifier
+        self.now = now
+        self.metrics = Metrics(version=code_version())
+        self.board = StatusBoard()
+        self.controls = LiveControls()
+        self.calendar: TradingCalendar = build_calendar(cfg)
+        self.coverage = CoverageCache(self.calendar)
+        self.observers = Observers([self.metrics, self.board, self.coverage, Progress()])
+        self.metrics.in_flight.set_function(lambda: len(self.controls.in_flight))
+        self.should_exit = anyio.Event()
+        self.forced = False
+        self.phase = "starting"
+        self.ready = False
+        self.store_up = False
+        self.restart_required: tuple[str, ...] = ()
+        self.last_reload: dict[str, Any] = {"ok": True, "at": None, "error": None}
+        self.last_summary: Summary | None = None
+        self.http_port: int | None = None
+        self._store: Store | None = None
+        self._source: TickSource | None = None
+        self._tg: TaskGroup | None = None
+        self._wake = anyio.Event()  # re-evaluate the idle wait (reload, exit)
+        self._pass_stop: anyio.Event | None = None  # drains the running pass
+        self._pass_scope: anyio.CancelScope | None = None  # cancels it (forced exit)
+        self._replan = True  # the first pass is the catch-up
+        self._through: date | None = None  # last day covered by a finished pass
+        self._last_pass_at = 0.0  # monotonic end of the last pass
+
+    # -- the whole life -----------------------------------------------------------------
+    async def serve(self) -> int:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as sigs:
+            async with AsyncExitStack() as stack:
+                await self.startup(stack)
+                async with anyio.create_task_group() as tg:
+                    self._tg = tg
+                    tg.start_soon(self._handle_signals, sigs)
+                    if self.cfg.metrics.enabled:
+                        host, _, port = self.cfg.metrics.address.rpartition(":")
+                        server = HttpServer(host.strip("[]"), int(port), self.routes())
+                        self.http_port = await tg.start(server.serve)
+                    tg.start_soon(self._heartbeat)
+                    tg.start_soon(self._probe_store)
+                    self._announce_ready()
+                    await self.main_loop()
+                    await self.shutdown()
+                    tg.cancel_scope.cancel()
+        log.info("stopped", forced=self.forced)
+        return 0
+
+    async def startup(self, stack: AsyncExitStack) -> None:
+        """Lock the store for this process, open it, check it answers, load what it holds."""
+        cfg = self.cfg
+        stack.enter_context(InstanceLock.for_store(cfg.daemon.state_dir, cfg.store))
+        store = instrument_store(build_store(cfg), self.metrics)
+        await stack.enter_async_context(_opened(store))
+        await store.ping()
+        self.store_up = True
+        self.metrics.store_up.set(1)
+        self._store = store
+        self._source = build_source(cfg, self.calendar)
+        stack.push_async_callback(self._close_source)
+        self.coverage.seed(await store.coverage())
+        self.board.seed_failed(await store.failed_days())
+        self.metrics.failed_days.set_function(lambda: len(self.board.failed))
+        self.metrics.reload_result(True)
+        self.last_reload["at"] = _iso_now()
+        log.info("started", config=str(self.config_path), version=cfg.version(), pid=os.getpid())
+
+    def _announce_ready(self) -> None:
+        self.ready = True
+        self.metrics.ready.set(1)
+        self.notifier.ready(self.status_line())
+
+    async def main_loop(self) -> None:
+        while not self.should_exit.is_set():
+            if self._due():
+                await self._run_pass()
+                continue
+            self.phase = "idle"
+            wait_s = self._seconds_until_due()
+            self._wake = anyio.Event()
+            log.info("idle", until_s=round(wait_s, 1), through=str(self._through))
+            with anyio.move_on_after(min(wait_s, MAX_SLEEP_S)):
+                await self._wake.wait()
+
+    async def shutdown(self) -> None:
+        """After the drain: say so; the exit stack then closes source, store, lock in order."""
+        self.phase = "stopping"
+        self.ready = False
+        self.metrics.ready.set(0)
+        self.notifier.stopping("stopping" + (" (forced)" if self.forced else ""))
+
+    # -- passes -------------------------------------------------------------------------
+    def _end(self, cfg: Config) -> date:
+        return effective_end(self.calendar, cfg.ingest.end, self.now(), cfg.daemon.new_day_delay_s)
+
+    def _due(self) -> bool:
+        if self._replan or self._through is None:
+            return True
+        if self._end(self.cfg) > self._through:
+            return True
+        retry_at = self._last_pass_at + self.cfg.daemon.retry_failed_interval_s
+        return bool(self.board.failed) and time.monotonic() >= retry_at
+
+    def _seconds_until_due(self) -> float:
+        cfg = self.cfg
+        waits = [MAX_SLEEP_S]
+        if self._through is not None:
+            at = next_new_day_at(
+                self.calendar, cfg.ingest.end, self._through, cfg.daemon.new_day_delay_s
+            )
+            if at is not None:
+                waits.append((at - self.now()).total_seconds())
+        if self.board.failed:
+            retry_at = self._last_pass_at + cfg.daemon.retry_failed_interval_s
+            waits.append(retry_at - time.monotonic())
+        return max(0.0, min(waits))
+
+    async def _run_pass(self) -> None:
+        assert self._store is not None and self._source is not None
+        cfg = self.cfg
+        self._replan = False
+        end = self._end(cfg)
+        stop = self._pass_stop = anyio.Event()
+        self.phase = "ingesting"
+        self.notifier.status(self.status_line())
+        try:
+            with anyio.CancelScope() as scope:
+                self._pass_scope = scope
+                summary = await backfill(
+                    cfg,
+                    self._store,
+                    self._source,
+                    self.calendar,
+                    start=cfg.ingest.start,
+                    end=end,
+                    observer=self.observers,
+                    validator=build_validator(cfg, self.calendar),
+                    stop=stop,
+                    command="run",
+                    controls=self.controls,
+                )
+                self.last_summary = summary
+                if not summary.interrupted:
+                    self._through = end
+        except PlanError as exc:
+            log.warning("nothing_to_plan", reason=str(exc))
+            self._through = end
+        except RetryableError as exc:  # the store was briefly away while planning
+            log.error("pass_failed", error=f"{type(exc).__name__}: {exc}")
+            self._replan = True  # try again after a pause
+            with anyio.move_on_after(cfg.daemon.store_ping_interval_s):
+                await self.should_exit.wait()
+        finally:
+            self._pass_stop = self._pass_scope = None
+            self._last_pass_at = time.monotonic()
+            self.metrics.days_pending.set(0)
+        if self.forced:
+            log.warning("pass_abandoned", hint="days without a checkpoint are redone next start")
+
+    # -- signals ------------------------------------------------------------------------
+    async def _handle_signals(self, signals: AsyncIterator[int]) -> None:
+        async for signum in signals:
+            if signum == signal.SIGHUP:
+                await self.reload()
+            elif not self.should_exit.is_set():
+                log.warning("stop_requested", signal=signal.Signals(signum).name,
+                            drain_timeout_s=self.cfg.daemon.drain_timeout_s,
+                            hint="again to stop at once")
+                self.begin_drain()
+            else:
+                log.warning("stop_forced", signal=signal.Signals(signum).name)
+                self.force_exit()
+
+    def begin_drain(self) -> None:
+        """First stop: start no new day; in-flight days finish, flush, checkpoint."""
+        self.should_exit.set()
+        self.phase = "draining"
+        self.notifier.stopping("draining")
+        if self._pass_stop is not None:
+            self._pass_stop.set()
+        self._wake.set()
+        if self._tg is not None:
+            self._tg.start_soon(self._drain_deadline)
+
+    def force_exit(self) -> None:
+        """Second stop, or the drain took too long: abandon the pass at once. Safe because
+        only checkpointed days count as done; the store's own calls are not interrupted."""
+        self.forced = True
+        if self._pass_scope is not None:
+            self._pass_scope.cancel()
+
+    async def _drain_deadline(self) -> None:
+        await anyio.sleep(self.cfg.daemon.drain_timeout_s)
+        log.warning("drain_timeout", drain_timeout_s=self.cfg.daemon.drain_timeout_s)
+        self.force_exit()
+
+    async def reload(self) -> None:
+        """Re-read, validate, swap whole; a refused file changes nothing."""
+        self.notifier.reloading()
+        try:
+            loaded = await anyio.to_thread.run_sync(load_config, self.config_path)
+        except ConfigError as exc:
+            self.last_reload = {"ok": False, "at": _iso_now(), "error": str(exc)}
+            self.metrics.reload_result(False)
+            log.error("reload_refused", reason=str(exc), version=self.cfg.version())
+            self.notifier.ready(self.status_line())
+            return
+        change = diff(self.cfg, loaded)
+        self.cfg = cfg = change.effective
+        configure_logging(cfg.log.level, cfg.log.format)
+        self.controls.apply(cfg)
+        if change.replan:
+            self.calendar = build_calendar(cfg)
+            self.coverage.set_calendar(self.calendar)
+            self._replan = True
+            if self._pass_stop is not None:
+                self._pass_stop.set()  # drain this pass; the main loop plans the next
+        self._wake.set()
+        self.restart_required = change.restart
+        self.last_reload = {"ok": True, "at": _iso_now(), "error": None}
+        self.metrics.reload_result(True, restart_pending=bool(change.restart))
+        log.info(
+            "reloaded",
+            version=cfg.version(),
+            live=list(change.live),
+            replan=list(change.replan),
+            restart_required=list(change.restart),
+        )
+        self.notifier.ready(self.status_line())
+
+    # -- health -------------------------------------------------------------------------
+    def healthy(self) -> bool:
+        """Progressing, or idle by schedule. A pass silent for ``stall_timeout_s`` is not."""
+        busy = self.phase in ("ingesting", "draining")
+        return not busy or self.board.stalled_for_s() < self.cfg.daemon.stall_timeout_s
+
+    async def _heartbeat(self) -> None:
+        """WATCHDOG=1 at half of WATCHDOG_USEC while healthy; STATUS= on every beat."""
+        was_healthy = True
+        while True:
+            healthy = self.healthy()
+            self.metrics.healthy.set(1 if healthy else 0)
+            if healthy and self.notifier.watchdog_interval_s is not None:
+                self.notifier.watchdog()
+            if was_healthy and not healthy:
+                log.error(
+                    "pipeline_stalled",
+                    seconds=round(self.board.stalled_for_s(), 1),
+                    in_flight=self.controls.in_flight,
+                    hint="watchdog pings stop; systemd restarts the service",
+                )
+            was_healthy = healthy
+            self.notifier.status(self.status_line())
+            await anyio.sleep(self.notifier.watchdog_interval_s or STATUS_INTERVAL_S)
+
+    async def _probe_store(self) -> None:
+        assert self._store is not None
+        while True:
+            interval = self.cfg.daemon.store_ping_interval_s
+            up = False
+            with anyio.move_on_after(interval):
+                try:
+                    await self._store.ping()
+                    up = True
+                except Exception as exc:
+                    log.warning("store_ping_failed", error=f"{type(exc).__name__}: {exc}")
+            if up != self.store_up:
+                log.info("store_state", up=up)
+            self.store_up = up
+            self.metrics.store_up.set(1 if up else 0)
+            await anyio.sleep(interval)
+
+    def status_line(self) -> str:
+        s = self.last_summary
+        b = self.board
+        progress = f" {b.pass_finished}/{b.pass_todo} days" if self.phase == "ingesting" else ""
+        text = (
+            f"{self.phase}{progress}; {len(self.controls.in_flight)} in flight, queue "
+            f"{self.controls.queue_depth}, {len(self.board.failed)} failed days"
+        )
+        if s is not None:
+            text += f"; last pass {s.downloaded}/{s.planned} days, {s.rows} rows"
+        if not self.healthy():
+            text += "; STALLED"
+        return text
+
+    # -- endpoints ----------------------------------------------------------------------
+    def routes(self) -> dict[str, Callable[[], Any]]:
+        return {
+            "/metrics": self._metrics,
+            "/healthz": self._healthz,
+            "/readyz": self._readyz,
+            "/status": self._status,
+            "/coverage": self._coverage,
+        }
+
+    async def _metrics(self) -> Response:
+        return Response(200, CONTENT_TYPE, self.metrics.render())
+
+    async def _healthz(self) -> Response:
+        ok = self.healthy()
+        return text_response("ok\n" if ok else "stalled\n", 200 if ok else 503)
+
+    async def _readyz(self) -> Response:
+        ok = self.ready and self.store_up and not self.should_exit.is_set()
+        return text_response("ready\n" if ok else "not ready\n", 200 if ok else 503)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "version": code_version(),
+            "config_version": self.cfg.version(),
+            "config_file": str(self.config_path),
+            "phase": self.phase,
+            "healthy": self.healthy(),
+            "ready": self.ready,
+            "store_up": self.store_up,
+            "jobs_in_flight": self.controls.in_flight,
+            "queue_depth": self.controls.queue_depth,
+            "through": self._through.isoformat() if self._through else None,
+            "last_reload": self.last_reload,
+            "restart_required": list(self.restart_required),
+            "last_pass": self.last_summary.as_dict() if self.last_summary else None,
+            **self.board.as_dict(),
+        }
+
+    async def _status(self) -> Response:
+        return json_response(json.dumps(self.status()).encode())
+
+    async def _coverage(self) -> Response:
+        cfg = self.cfg
+        end = self._end(cfg)
+        if cfg.daemon.coverage_cache:
+            body = self.coverage.json(cfg.ingest.symbols, cfg.ingest.start, end)
+        else:
+            assert self._store is not None
+            rows = await self._store.coverage()
+            body = render(rows, self.calendar, cfg.ingest.symbols, cfg.ingest.start, end)
+        return json_response(body)
+
+    async def _close_source(self) -> None:
+        if self._source is not None:
+            with anyio.move_on_after(5):
+                await anyio.to_thread.run_sync(self._source.close, abandon_on_cancel=True)
+
+
+@asynccontextmanager
+async def _opened(store: Store) -> AsyncIterator[Store]:
+    await store.open()
+    try:
+        yield store
+    finally:
+        with anyio.CancelScope(shield=True):
+            await store.close()
+
+
+def _iso_now() -> str:
+    return datetime.now(tz=UTC).isoformat()
+

@@ -1,0 +1,137 @@
+"""The QuestDB store's queries and bookkeeping inserts (DDL lives in ``questdb_schema``).
+
+Reads filter ticks on a ``ts`` range as well as on symbol and trading day: the range is
+what lets QuestDB prune partitions (the predecessor filtered on a text ``trading_day``
+and scanned whole tables). Bookkeeping rows are plain ``INSERT``s into DEDUP tables, so a
+second insert of a key replaces the first.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ghtrader_core.store.questdb_sql import Sql
+from ghtrader_core.ticks import FLOAT_COLUMNS
+
+_T = datetime(2025, 11, 3)  # example timestamp argument (naive UTC, as sent)
+
+PING = Sql("ping", "SELECT 1")
+BUILD = Sql("build", "SELECT build()")
+WAL_TABLES = Sql("wal_tables", "SELECT name, suspended, writerTxn, sequencerTxn FROM wal_tables()")
+
+CHECKPOINT_INSERT = Sql(
+    "checkpoint_insert",
+    "INSERT INTO checkpoints (trading_day, symbol, contract, row_count, fingerprint, "
+    "validator_version, status, written_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    (_T, "KQ.m@SHFE.cu", "SHFE.cu2601", 55000, "55000:0a1b", 1, "ok", _T),
+)
+MANIFEST_INSERT = Sql(
+    "manifest_insert",
+    "INSERT INTO manifests (trading_day, symbol, run_id, contract, row_count, fingerprint, "
+    "source, schema_hash, code_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    (_T, "KQ.m@SHFE.cu", "0123abcd", "SHFE.cu2601", 55000, "55000:0a1b", "tqsdk", "abc", "0.1.0"),
+)
+FAILED_INSERT = Sql(
+    "failed_insert",
+    "INSERT INTO failed_days (trading_day, symbol, reason, permanent, attempts, failed_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6)",
+    (_T, "KQ.m@SHFE.cu", "store refused the day: it's bad", True, 1, _T),
+)
+RUN_INSERT = Sql(
+    "run_insert",
+    "INSERT INTO ingest_runs (started_at, run_id, command, ended_at, planned, downloaded, "
+    "skipped, failed, row_count, status, config_hash, code_version) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    (_T, "0123abcd", "backfill", None, 60, 58, 2, 0, 3_000_000, "running", "c0ffee", "0.1.0"),
+)
+SCHEDULE_INSERT = Sql(
+    "schedule_insert",
+    "INSERT INTO main_schedule (trading_day, symbol, contract, fetched_at) VALUES ($1, $2, $3, $4)",
+    (_T, "KQ.m@SHFE.cu", "SHFE.cu2601", _T),
+)
+
+CHECKPOINTS_IN_RANGE = Sql(
+    "checkpoints_in_range",
+    "SELECT symbol, trading_day, contract, row_count, fingerprint, validator_version, status, "
+    "written_at FROM checkpoints WHERE trading_day >= $1 AND trading_day <= $2",
+    (_T, _T),
+)
+# A failed day stays a dead letter until a checkpoint written after the failure clears it:
+# QuestDB has no DELETE, so clearing is a join rather than a removal.
+FAILED_OPEN = Sql(
+    "failed_open",
+    "SELECT f.symbol, f.trading_day, f.reason, f.permanent, f.attempts, f.failed_at "
+    "FROM failed_days f LEFT JOIN checkpoints c "
+    "ON f.symbol = c.symbol AND f.trading_day = c.trading_day "
+    "WHERE c.written_at IS NULL OR c.written_at < f.failed_at "
+    "ORDER BY f.symbol, f.trading_day",
+)
+# Coverage of every symbol in one query; the days come back as one string per symbol.
+COVERAGE = Sql(
+    "coverage",
+    "SELECT symbol, min(trading_day), max(trading_day), count(), sum(row_count), "
+    "string_agg(to_str(trading_day, 'yyyy-MM-dd'), ',') "
+    "FROM checkpoints GROUP BY symbol ORDER BY symbol",
+)
+READ_DAY = Sql(
+    "read_day",
+    "SELECT id, cast(ts AS LONG) AS datetime_ns, "
+    + ", ".join(FLOAT_COLUMNS)
+    + ", symbol, contract, trading_day FROM ticks "
+    "WHERE ts >= $1 AND ts < $2 AND symbol = $3 AND trading_day = $4 ORDER BY ts, id",
+    (datetime(2025, 10, 28), datetime(2025, 11, 4), "KQ.m@SHFE.cu", _T),
+)
+DAY_COUNTS = Sql(
+    "day_counts",
+    "SELECT symbol, trading_day, count() FROM ticks WHERE ts >= $1 AND ts < $2 "
+    "GROUP BY symbol, trading_day ORDER BY symbol, trading_day",
+    (datetime(2025, 10, 28), datetime(2025, 11, 4)),
+)
+READ_SCHEDULE = Sql(
+    "read_schedule",
+    "SELECT trading_day, contract FROM main_schedule WHERE symbol = $1 ORDER BY trading_day",
+    ("KQ.m@SHFE.cu",),
+)
+
+# Re-validation: checkpoints with the summary of the same day, filtered in Python (the
+# conditions compare two nullable columns, simplest and exact on the client side).
+VALIDATION_STATE = Sql(
+    "validation_state",
+    "SELECT c.symbol, c.trading_day, c.contract, c.row_count, c.fingerprint, "
+    "c.validator_version, c.status, c.written_at, v.fingerprint, v.validator_version, "
+    "v.status, v.score, v.generation "
+    "FROM checkpoints c LEFT JOIN validation_summary v "
+    "ON c.symbol = v.symbol AND c.trading_day = v.trading_day "
+    "WHERE c.trading_day >= $1 AND c.trading_day <= $2",
+    (_T, _T),
+)
+CHECKPOINT_MARK = Sql(
+    "checkpoint_mark",
+    "UPDATE checkpoints SET validator_version = $1, status = $2 "
+    "WHERE trading_day = $3 AND symbol = $4 AND fingerprint = $5",
+    (3, "warn", _T, "KQ.m@SHFE.cu", "55000:0a1b"),
+)
+FINDING_COUNTS = Sql(
+    "finding_counts",
+    "SELECT symbol, trading_day, generation, severity, check_name, count() "
+    "FROM validation_findings WHERE trading_day >= $1 AND trading_day <= $2 "
+    "AND severity IN ('error', 'warn') "
+    "GROUP BY symbol, trading_day, generation, severity, check_name",
+    (_T, _T),
+)
+GAP_MAX = Sql(
+    "gap_max",
+    "SELECT symbol, trading_day, generation, max(length_s) FROM validation_gaps "
+    "WHERE trading_day >= $1 AND trading_day <= $2 GROUP BY symbol, trading_day, generation",
+    (_T, _T),
+)
+# Gaps of the current generation only: the summary names it.
+CURRENT_GAPS = Sql(
+    "current_gaps",
+    "SELECT g.symbol, g.trading_day, g.session, g.start_ns, g.end_ns, g.length_s "
+    "FROM validation_gaps g JOIN validation_summary v "
+    "ON g.symbol = v.symbol AND g.trading_day = v.trading_day AND g.generation = v.generation "
+    "WHERE g.trading_day >= $1 AND g.trading_day <= $2 "
+    "ORDER BY g.length_s DESC, g.trading_day, g.start_ns",
+    (_T, _T),
+)

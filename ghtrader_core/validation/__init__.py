@@ -1,0 +1,237 @@
+"""Validation of one symbol-day: coverage against the sessions plus field quality.
+
+``validate_day`` is a pure function of a tick frame, the symbol, the trading day, the
+calendar and the thresholds; the pipeline calls it inline on every downloaded day and
+``ghtraderd validate`` calls it on days read back from the store, so both give the same
+verdict. Bad input (missing columns, wrong dtypes, no rows, rows of another day) becomes
+findings, never an exception: a defect in the data must not stop the pipeline.
+
+``VALIDATOR_VERSION`` goes up whenever a check changes what it reports; days validated
+by an older version are re-validated by the next ``ghtraderd validate``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from ghtrader_core.calendar import NS_PER_S, TradingCalendar, local_midnight_ns
+from ghtrader_core.records import DayStatus, DayValidation, Finding, Severity
+from ghtrader_core.symbols import SymbolError, Variety, parse_main
+from ghtrader_core.ticks import DEEP_BOOK, FLOAT_COLUMNS
+from ghtrader_core.validation.coverage import check_order, check_sessions, check_trading_day
+from ghtrader_core.validation.quality import CORE_FIELDS, check_quality
+from ghtrader_core.validation.results import CheckResult, flag
+from ghtrader_core.validation.thresholds import Thresholds
+
+VALIDATOR_VERSION = 1
+DEFAULT_THRESHOLDS = Thresholds()
+ERROR_PENALTY = 0.25  # score lost per error finding
+WARN_PENALTY = 0.05  # score lost per warning finding
+_EVENING_NS = 18 * 3600 * NS_PER_S  # the trading day switches at 18:00 Beijing time
+
+
+def validate_day(
+    frame: pd.DataFrame,
+    *,
+    symbol: str,
+    trading_day: date,
+    calendar: TradingCalendar,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+) -> DayValidation:
+    """The verdict on one symbol-day's ticks; never raises."""
+    try:
+        result = _checks(frame, symbol, trading_day, calendar, thresholds)
+    except Exception as exc:  # a defect in a check must not stop the pipeline
+        result = CheckResult()
+        result.findings.append(
+            Finding(
+                "validator_error",
+                Severity.ERROR,
+                1,
+                message=f"validation raised {type(exc).__name__}: {exc}",
+            )
+        )
+    return _verdict(result)
+
+
+def trading_day_window(calendar: TradingCalendar, trading_day: date) -> tuple[int, int]:
+    """[start, end) in UTC ns of the instants that belong to ``trading_day``."""
+    prev = calendar.prev_trading_day(trading_day)
+    return (
+        local_midnight_ns(prev) + _EVENING_NS,
+        local_midnight_ns(trading_day) + _EVENING_NS,
+    )
+
+
+def _checks(
+    frame: pd.DataFrame,
+    symbol: str,
+    trading_day: date,
+    calendar: TradingCalendar,
+    th: Thresholds,
+) -> CheckResult:
+    result = CheckResult()
+    n = len(frame)
+    result.metrics["rows"] = float(n)
+    variety = _variety(symbol, result)
+    exchange = str(variety.exchange) if variety else ""
+    cols = _float_columns(frame, exchange, result, th)
+    stamps, valid = _timestamps(frame, result, th)
+    if n == 0:
+        result.findings.append(Finding("no_rows", Severity.ERROR, 1, message="no ticks"))
+    elif n < th.min_rows:
+        result.findings.append(
+            Finding("too_few_rows", Severity.ERROR, n, message=f"fewer than {th.min_rows} rows")
+        )
+    if stamps is not None:
+        ts = stamps if valid is None else stamps[valid]
+        order, ordered = check_order(ts, th)
+        result.extend(order)
+        if variety is not None:
+            sessions = calendar.sessions(variety, trading_day)
+            if not sessions:
+                result.findings.append(
+                    Finding(
+                        "not_a_trading_day",
+                        Severity.ERROR,
+                        1,
+                        message=f"{trading_day} is not a trading day",
+                    )
+                )
+            window = trading_day_window(calendar, trading_day)
+            wrong_day, wrong = check_trading_day(ordered, window, th)
+            result.extend(wrong_day)
+            result.extend(check_sessions(ordered, sessions, exchange, th, wrong_day=wrong))
+    row_stamps = stamps if stamps is not None else np.full(n, -1, dtype=np.int64)
+    tick_size = variety.tick_size if variety else 0.0
+    result.extend(check_quality(cols, row_stamps, exchange=exchange, tick_size=tick_size, th=th))
+    return result
+
+
+def _verdict(result: CheckResult) -> DayValidation:
+    errors = sum(f.severity is Severity.ERROR for f in result.findings)
+    warns = sum(f.severity is Severity.WARN for f in result.findings)
+    status = DayStatus.FAIL if errors else DayStatus.WARN if warns else DayStatus.OK
+    missing = min(result.metrics.get("missing_half_second_ratio", 0.0), 0.5)
+    score = max(0.0, 1.0 - ERROR_PENALTY * errors - WARN_PENALTY * warns - missing)
+    return DayValidation(
+        status=status,
+        score=round(score, 4),
+        validator_version=VALIDATOR_VERSION,
+        metrics=result.metrics,
+        findings=tuple(result.findings),
+        gaps=tuple(result.gaps),
+    )
+
+
+def _variety(symbol: str, result: CheckResult) -> Variety | None:
+    try:
+        return parse_main(symbol).variety
+    except SymbolError as exc:
+        result.findings.append(Finding("unknown_symbol", Severity.ERROR, 1, message=str(exc)))
+        return None
+
+
+def _float_columns(
+    frame: pd.DataFrame, exchange: str, result: CheckResult, th: Thresholds
+) -> dict[str, np.ndarray]:
+    """Each present tick column as float64; missing or mistyped columns become findings."""
+    deep_expected = exchange in th.l5_exchanges
+    cols: dict[str, np.ndarray] = {}
+    for name in FLOAT_COLUMNS:
+        if name not in frame.columns:
+            if name in DEEP_BOOK and not deep_expected:
+                continue  # TqSdk omits levels 2..5 where the exchange has none
+            severity = Severity.ERROR if name in CORE_FIELDS else Severity.WARN
+            result.findings.append(
+                Finding("missing_column", severity, 1, field=name, message=f"no {name} column")
+            )
+            continue
+        series = frame[name]
+        if series.dtype == np.float64:
+            cols[name] = series.to_numpy()
+            continue
+        cols[name] = _coerced(series, name, result)
+    return cols
+
+
+def _coerced(series: pd.Series, name: str, result: CheckResult) -> np.ndarray:
+    """A mistyped column as float64: numeric types cast (info), anything else parsed (warn)."""
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        values: np.ndarray = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        result.findings.append(
+            Finding("wrong_dtype", Severity.INFO, 1, field=name, message=f"{series.dtype} cast")
+        )
+        return values
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    unparsable = int(np.count_nonzero(np.isnan(values) & series.notna().to_numpy()))
+    result.findings.append(
+        Finding(
+            "wrong_dtype",
+            Severity.WARN,
+            max(unparsable, 1),
+            field=name,
+            message=f"{series.dtype} instead of float64; {unparsable} values unparsable",
+        )
+    )
+    return values
+
+
+def _timestamps(
+    frame: pd.DataFrame, result: CheckResult, th: Thresholds
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """``datetime`` as int64 UTC ns per row, and the mask of valid rows (None: all valid)."""
+    if "datetime" not in frame.columns:
+        result.findings.append(
+            Finding(
+                "missing_column",
+                Severity.ERROR,
+                1,
+                field="datetime",
+                message="no datetime column: coverage cannot be checked",
+            )
+        )
+        return None, None
+    series = frame["datetime"]
+    if series.dtype == np.int64:
+        return series.to_numpy(), None
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        naive = series.dt.tz_convert("UTC").dt.tz_localize(None) if series.dt.tz else series
+        raw = naive.to_numpy(dtype="datetime64[ns]")
+        valid = ~np.isnat(raw)
+        stamps = raw.view(np.int64)
+    else:
+        parsed = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        valid = np.isfinite(parsed)
+        stamps = np.where(valid, parsed, -1).astype(np.int64)
+    result.findings.append(
+        Finding(
+            "wrong_dtype",
+            Severity.WARN if not valid.all() else Severity.INFO,
+            1,
+            field="datetime",
+            message=f"{series.dtype} instead of int64 ns",
+        )
+    )
+    flag(
+        result,
+        "bad_timestamp",
+        Severity.ERROR,
+        ~valid,
+        np.arange(len(valid), dtype=np.int64),
+        th.max_examples,
+        message="rows without a usable datetime (examples are row numbers)",
+    )
+    return stamps, (None if valid.all() else valid)
+
+
+__all__ = [
+    "DEFAULT_THRESHOLDS",
+    "VALIDATOR_VERSION",
+    "Thresholds",
+    "trading_day_window",
+    "validate_day",
+]

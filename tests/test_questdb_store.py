@@ -1,0 +1,509 @@
+"""The QuestDB store without a server: protocol, schema migration, visibility before
+checkpoints, the sink's retry and isolation through it, row conversion and config.
+
+PGWire is replaced by a scriptable fake answering by statement name and ILP by senders
+that fail on cue (``tests/questdb_helpers.py``); everything between them is the real
+store, the real ILP buffer and the real sink."""
+
+from __future__ import annotations
+
+import inspect
+import math
+import subprocess
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from daemon.config import SinkConfig, load_config
+from daemon.events import Observer
+from daemon.questdb_prep import MissingQuestDBPasswordError, questdb_settings
+from daemon.sink import BatchingSink
+from ghtrader_core.errors import RetryableError
+from ghtrader_core.records import Checkpoint, IngestRun
+from ghtrader_core.store import base
+from ghtrader_core.store import questdb_schema as schema
+from ghtrader_core.store.questdb import QuestDBSchemaError, QuestDBSettings, QuestDBStore
+from ghtrader_core.store.questdb_ilp import IlpSettings, IlpWriter
+from ghtrader_core.store.questdb_pg import PgSettings
+from ghtrader_core.store.questdb_visibility import (
+    VisibilityTimeoutError,
+    WalState,
+    WalTableSuspendedError,
+    wait_applied,
+)
+from ghtrader_core.ticks import DTYPES, TICK_COLUMNS
+from tests.questdb_helpers import (
+    DAY,
+    T0,
+    FakePg,
+    SenderPool,
+    a_validation,
+    flush_error,
+    small_day,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+async def no_sleep(_: float) -> None:
+    return None
+
+
+def make_store(pg: FakePg, pool: SenderPool | None = None, *, opened: bool = True) -> QuestDBStore:
+    pool = pool or SenderPool(on_flush=lambda data: pg.committed("ticks"))
+
+    async def connect(_: PgSettings) -> FakePg:
+        return pg
+
+    store = QuestDBStore(
+        QuestDBSettings(visibility_timeout_s=5.0),
+        pg_connect=connect,  # type: ignore[arg-type]
+        writer=IlpWriter(IlpSettings(), connect=pool),
+        ping_http=lambda settings, timeout: None,
+        now=lambda: datetime(2025, 11, 24, 12),
+        sleep=no_sleep,
+    )
+    if opened:  # as after open(), without running the migration
+        store._pg = pg  # type: ignore[assignment]
+    return store
+
+
+# -- the protocol ------------------------------------------------------------------------
+
+
+def protocol_methods() -> dict[str, inspect.Signature]:
+    return {
+        name: inspect.signature(member)
+        for name, member in vars(base.Store).items()
+        if inspect.isfunction(member) and not name.startswith("_")
+    }
+
+
+def test_every_protocol_method_exists_with_the_same_signature() -> None:
+    methods = protocol_methods()
+    assert {"open", "write_days", "coverage", "read_day"} <= set(methods)
+    for name, expected in methods.items():
+        member = getattr(QuestDBStore, name, None)
+        assert member is not None, f"QuestDBStore lacks Store.{name}"
+        assert inspect.iscoroutinefunction(member), f"QuestDBStore.{name} must be async"
+        assert str(inspect.signature(member)) == str(expected), name
+    assert isinstance(make_store(FakePg()), base.Store)
+
+
+# -- schema ------------------------------------------------------------------------------
+
+
+async def test_open_on_an_empty_server_creates_every_table_and_records_the_version() -> None:
+    pg = FakePg()
+    store = make_store(pg, opened=False)
+    await store.open()
+    created = [n for n in pg.names() if n.startswith("create_")]
+    assert created == [f"create_{t.name}" for t in schema.TABLES]
+    insert = [args for name, args in pg.calls if name == "schema_version_insert"]
+    assert insert == [(datetime(2025, 11, 24, 12), schema.QUESTDB_SCHEMA_VERSION)]
+    await store.close()
+    assert pg.closed
+
+
+def existing(table: schema.Table, **changes: Any) -> tuple[list[Any], list[Any]]:
+    meta = [
+        table.name,
+        changes.get("wal", True),
+        True,
+        changes.get("partition", table.partition_by),
+        changes.get("timestamp", table.timestamp),
+    ]
+    drop = changes.get("drop", ())
+    types = changes.get("types", {})
+    cols = [
+        (c.name, types.get(c.name, c.type), c.name in table.keys)
+        for c in table.columns
+        if c.name not in drop
+    ]
+    return meta, cols
+
+
+async def test_migration_adds_missing_columns_and_leaves_complete_tables_alone() -> None:
+    metas, answers = [], {}
+    for table in schema.TABLES:
+        meta, cols = existing(table, drop=("average",) if table is schema.TICKS else ())
+        metas.append(meta)
+        answers[table.columns_query.name] = cols
+    pg = FakePg(answers={"tables": metas, **answers, "schema_version_max": [(1,)]})
+    ran = await make_store(pg).migrate()
+    assert ran == ["add_ticks_average"]
+    assert "schema_version_insert" not in pg.names()
+
+
+async def test_conflicting_tables_stop_the_start_with_every_conflict_named() -> None:
+    meta, cols = existing(
+        schema.TICKS, timestamp="timestamp", partition="HOUR", types={"id": "DOUBLE"}
+    )
+    cmeta, ccols = existing(schema.CHECKPOINTS, wal=False)
+    pg = FakePg(
+        answers={
+            "tables": [meta, cmeta],
+            schema.TICKS.columns_query.name: cols,
+            schema.CHECKPOINTS.columns_query.name: ccols,
+        }
+    )
+    with pytest.raises(QuestDBSchemaError) as caught:
+        await make_store(pg).migrate()
+    text = str(caught.value)
+    for part in ("designated timestamp 'timestamp'", "HOUR", "ticks.id is DOUBLE", "not a WAL"):
+        assert part in text
+    assert not [n for n in pg.names() if n.startswith(("create_", "add_"))]
+    assert caught.value.exit_code == 78
+
+
+async def test_dedup_keys_are_re_enabled_when_they_differ() -> None:
+    _, cols = existing(schema.TICKS)
+    cols = [(n, t, n == "ts") for n, t, _ in cols]  # only ts is a key on the server
+    statements, conflicts = schema.plan_migration(
+        schema.TICKS,
+        schema.ExistingTable(
+            "ticks", True, True, "DAY", "ts", {n: t for n, t, _ in cols}, frozenset({"ts"})
+        ),
+    )
+    assert [s.name for s in statements] == ["dedup_ticks"] and not conflicts
+
+
+# -- visibility before checkpoint -------------------------------------------------------
+
+
+async def test_write_days_returns_only_after_questdb_applied_the_rows() -> None:
+    pg = FakePg()
+    store = make_store(pg, opened=False)
+    await store.open()
+    pg.calls.clear()
+    await store.write_days([small_day()])
+    assert pg.names() == ["wal_tables", "wal_tables"]  # target read, then caught up
+    assert pg.wal["ticks"][1] == pg.wal["ticks"][2] == 1
+
+
+async def test_a_suspended_table_is_loud_and_holds_the_checkpoint_until_resumed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    pg = FakePg(wal={"ticks": [True, 0, 0]})
+    store = make_store(pg)
+    sink = BatchingSink(
+        store, SinkConfig(), Observer(), run_id="r", source_name="s", code_version="0"
+    )
+    attempts = 0
+
+    async def operator_resumes_on_third_retry(_: float) -> None:
+        nonlocal attempts
+        attempts += 1
+        assert "checkpoint_insert" not in pg.names()
+        if attempts == 3:
+            pg.wal["ticks"][0] = False  # ALTER TABLE ticks RESUME WAL
+
+    sink._sleep = operator_resumes_on_third_retry
+    await sink.flush([small_day()])
+    assert attempts == 3
+    assert pg.names()[-2:] == ["checkpoint_insert", "manifest_insert"] or (
+        "checkpoint_insert" in pg.names()
+    )
+    assert pg.wal["ticks"][1] == pg.wal["ticks"][2] == 4  # every re-send applied
+    assert "failed_insert" not in pg.names()
+    assert "SUSPENDED" in caplog.text and "ALTER TABLE ticks RESUME WAL" in caplog.text
+
+
+async def test_wait_applied_has_a_deadline() -> None:
+    now = [0.0]
+
+    async def read() -> dict[str, WalState]:
+        return {"ticks": WalState("ticks", False, 3, 5)}
+
+    async def sleep(s: float) -> None:
+        now[0] += s
+
+    with pytest.raises(VisibilityTimeoutError, match="writerTxn 3 < 5"):
+        await wait_applied(read, ["ticks"], timeout_s=1.0, sleep=sleep, clock=lambda: now[0])
+    assert isinstance(VisibilityTimeoutError("x"), RetryableError)
+    assert issubclass(WalTableSuspendedError, RetryableError)
+
+
+async def test_later_writes_by_others_do_not_hold_the_wait() -> None:
+    states = iter([(2, 5), (5, 9)])  # the sequencer moved on after our write: 5 is enough
+
+    async def read() -> dict[str, WalState]:
+        writer, seq = next(states)
+        return {"ticks": WalState("ticks", False, writer, seq)}
+
+    assert await wait_applied(read, ["ticks"], timeout_s=1, sleep=no_sleep) == 2
+
+
+# -- the sink through the store ---------------------------------------------------------
+
+
+async def test_transient_flush_errors_are_retried_and_nothing_is_dropped() -> None:
+    pg = FakePg()
+    pool = SenderPool(
+        [flush_error("io: Connection refused", "SocketError")] * 3,
+        on_flush=lambda data: pg.committed("ticks"),
+    )
+    store = make_store(pg, pool)
+    sink = BatchingSink(
+        store,
+        SinkConfig(),
+        Observer(),
+        run_id="r",
+        source_name="s",
+        code_version="0",
+        sleep=no_sleep,
+    )
+    days = [small_day(DAY), small_day(date(2025, 11, 4), datetimes=(T0 + 86_400 * 10**9,))]
+    await sink.flush(days)
+    assert len(pool.flushed) == 1 and len(pool.senders) == 4  # a fresh sender per failure
+    [(_, rows)] = [c for c in pg.calls if c[0] == "checkpoint_insert"]
+    assert [r[0] for r in rows] == [datetime(2025, 11, 3), datetime(2025, 11, 4)]
+    assert "failed_insert" not in pg.names()
+
+
+async def test_a_rejected_day_is_recorded_with_the_servers_message_and_others_go_on() -> None:
+    pg = FakePg()
+    message = (
+        "Could not flush buffer: http-status=400, error in line 3: table: ticks, "
+        "column: contract; symbol value too long"
+    )
+    pool = SenderPool(
+        reject=lambda data: flush_error(message) if b"SHFE.cu2512" in data else None,
+        on_flush=lambda data: pg.committed("ticks"),
+    )
+    store = make_store(pg, pool)
+    sink = BatchingSink(
+        store, SinkConfig(), Observer(), run_id="r", source_name="s", code_version="0"
+    )
+    good_a = small_day(DAY)
+    bad = small_day(date(2025, 11, 4), contract="SHFE.cu2512", datetimes=(T0 + 86_400 * 10**9,))
+    good_b = small_day(date(2025, 11, 5), datetimes=(T0 + 2 * 86_400 * 10**9,))
+    await sink.flush([good_b, bad, good_a])
+    [(_, failed)] = [c for c in pg.calls if c[0] == "failed_insert"]
+    assert failed[0][0] == datetime(2025, 11, 4) and "symbol value too long" in failed[0][2]
+    assert failed[0][3] is True  # permanent
+    done = [r[0].date() for c in pg.calls if c[0] == "checkpoint_insert" for r in c[1]]
+    assert done == [date(2025, 11, 3), date(2025, 11, 5)]
+
+
+# -- reads -------------------------------------------------------------------------------
+
+
+async def test_read_day_gives_the_tick_schema_with_ns_and_nan_restored() -> None:
+    floats = [None] * 27
+    floats[0] = 1.5
+    row = (7, T0 + 1, *floats, "KQ.m@SHFE.cu", "SHFE.cu2601", datetime(2025, 11, 3))
+    pg = FakePg(answers={"read_day": [row]})
+    store = make_store(pg)
+    frame = await store.read_day("KQ.m@SHFE.cu", DAY)
+    assert list(frame.columns) == TICK_COLUMNS
+    assert frame["datetime"].iat[0] == T0 + 1 and frame["id"].iat[0] == 7
+    assert frame["last_price"].iat[0] == 1.5 and math.isnan(frame["highest"].iat[0])
+    assert frame["trading_day"].iat[0] == DAY
+    for c in ("id", "datetime", "last_price"):
+        assert str(frame[c].dtype) == DTYPES[c]
+    [(_, args)] = [c for c in pg.calls if c[0] == "read_day"]
+    assert args[0] < datetime(2025, 10, 31, 13) and args[1] == datetime(2025, 11, 4)  # Fri night
+    assert args[2:] == ("KQ.m@SHFE.cu", datetime(2025, 11, 3))
+
+
+async def test_coverage_is_one_query_for_all_symbols() -> None:
+    pg = FakePg(
+        answers={
+            "coverage": [
+                (
+                    "KQ.m@DCE.m",
+                    datetime(2025, 11, 3),
+                    datetime(2025, 11, 4),
+                    2,
+                    10,
+                    "2025-11-04,2025-11-03",
+                ),
+                (
+                    "KQ.m@SHFE.cu",
+                    datetime(2025, 11, 3),
+                    datetime(2025, 11, 3),
+                    1,
+                    None,
+                    "2025-11-03",
+                ),
+            ]
+        }
+    )
+    store = make_store(pg)
+    rows = await store.coverage()
+    assert pg.names() == ["coverage"]
+    assert rows[0].days == (date(2025, 11, 3), date(2025, 11, 4)) and rows[0].rows == 10
+    assert rows[1].rows == 0 and rows[1].first_day == DAY
+
+
+async def test_checkpoints_filter_symbols_and_bookkeeping_uses_naive_utc() -> None:
+    written = datetime(2025, 11, 24, 1)
+    pg = FakePg(
+        answers={
+            "checkpoints_in_range": [
+                ("KQ.m@SHFE.cu", datetime(2025, 11, 3), "SHFE.cu2601", 2, "2:ab", 3, "ok", written),
+                ("KQ.m@DCE.m", datetime(2025, 11, 3), "DCE.m2601", 2, "2:cd", 3, "ok", written),
+            ]
+        }
+    )
+    store = make_store(pg)
+    got = await store.checkpoints(["KQ.m@SHFE.cu"], DAY, date(2025, 11, 5))
+    assert got == {
+        ("KQ.m@SHFE.cu", DAY): Checkpoint(
+            "KQ.m@SHFE.cu", DAY, "SHFE.cu2601", 2, "2:ab", 3, "ok", written
+        )
+    }
+    run = IngestRun("r1", "backfill", written, None, 1, 1, 0, 0, 2, "running", "h", "0")
+    await store.record_run(run)
+    [(_, args)] = [c for c in pg.calls if c[0] == "run_insert"]
+    assert all(a is None or getattr(a, "tzinfo", None) is None for a in args)
+
+
+async def test_validation_generation_is_content_addressed() -> None:
+    from ghtrader_core.store.questdb import generation
+
+    assert generation(a_validation()) == generation(a_validation())
+    assert generation(a_validation(findings=2)) != generation(a_validation())
+
+
+# -- config, secrets, exit codes ---------------------------------------------------------
+
+
+def test_password_comes_from_env_or_credentials_never_the_model(tmp_path: Path) -> None:
+    cfg = load_config(write_questdb_config(tmp_path))
+    assert "password" not in cfg.store.questdb.model_dump()
+    with pytest.raises(MissingQuestDBPasswordError, match="QUESTDB_PASSWORD"):
+        questdb_settings(cfg.store.questdb, environ={})
+    (tmp_path / "questdb_password").write_text("s3cret\n")
+    settings = questdb_settings(cfg.store.questdb, environ={"CREDENTIALS_DIRECTORY": str(tmp_path)})
+    assert settings.pg.password == "s3cret" and settings.ilp.password is None
+    assert "s3cret" not in repr(settings)
+    assert settings.ilp.conf().startswith("http::addr=127.0.0.1:9000;protocol_version=2;")
+    assert "auto_flush=off" in settings.ilp.conf()
+
+
+def write_questdb_config(tmp_path: Path, extra: str = "") -> Path:
+    path = tmp_path / "q.toml"
+    path.write_text(
+        f"""
+[store]
+kind = "questdb"
+[store.questdb]
+host = "127.0.0.1"
+connect_timeout_s = 2
+{extra}
+[ingest]
+symbols = ["KQ.m@SHFE.cu"]
+start = 2025-11-03
+end = 2025-11-04
+"""
+    )
+    return path
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("command", [["check-config", "--ping"], ["backfill"]])
+def test_an_unreachable_store_at_start_exits_75(tmp_path: Path, command: Sequence[str]) -> None:
+    port = free_port()  # nothing listens there
+    path = write_questdb_config(tmp_path, f"pg_port = {port}\nhttp_port = {port}")
+    done = subprocess.run(
+        [sys.executable, "-m", "daemon.cli", command[0], "-c", str(path), *command[1:]],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={"QUESTDB_PASSWORD": "quest", "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
+    assert done.returncode == 75, done.stderr
+    assert "store unavailable, retry later" in done.stderr and "QuestDB" in done.stderr
+    assert "quest\n" not in done.stderr
+
+
+# -- re-validation -----------------------------------------------------------------------
+
+W = datetime(2025, 11, 24, 1)
+
+
+def state_row(
+    symbol: str, day: int, fingerprint: str, cp_version: int, summary: tuple[Any, ...] | None
+) -> tuple[Any, ...]:
+    cp = (symbol, datetime(2025, 11, day), "C", 2, fingerprint, cp_version, "ok", W)
+    return cp + (summary or (None, None, None, None, None))
+
+
+async def test_validation_due_is_one_query_and_applies_each_rule() -> None:
+    rows = [
+        state_row("A", 3, "f1", 3, ("f1", 3, "ok", 1.0, 11)),  # current: not due
+        state_row("A", 4, "f2", 3, None),  # never validated
+        state_row("A", 5, "f3", 3, ("old", 3, "ok", 1.0, 12)),  # data re-written since
+        state_row("A", 6, "f4", 3, ("f4", 2, "ok", 1.0, 13)),  # older validator
+        state_row("B", 3, "f5", 0, None),  # not asked for
+    ]
+    pg = FakePg(answers={"validation_state": rows})
+    store = make_store(pg)
+    due = await store.validation_due(["A"], DAY, date(2025, 11, 6), 3)
+    assert [c.trading_day.day for c in due] == [4, 5, 6] and pg.names() == ["validation_state"]
+    every = await store.validation_due(["A"], DAY, date(2025, 11, 6), 3, full=True)
+    assert len(every) == 4
+
+
+async def test_write_validations_writes_rows_before_marking_checkpoints() -> None:
+    from ghtrader_core.store.base import ValidationWrite
+
+    pg = FakePg()
+    pool = SenderPool(on_flush=lambda data: [pg.committed(t) for t in validation_tables(data)])
+    store = make_store(pg, pool)
+    await store.write_validations([ValidationWrite("A", DAY, "f1", a_validation())])
+    names = pg.names()
+    assert names.index("checkpoint_mark") > names.index("wal_tables")
+    [(_, marks)] = [c for c in pg.calls if c[0] == "checkpoint_mark"]
+    assert marks == ((3, "warn", datetime(2025, 11, 3), "A", "f1"),)
+    assert b"validation_summary," in pool.flushed[0] and b'fingerprint="f1"' in pool.flushed[0]
+
+
+def validation_tables(data: bytes) -> set[str]:
+    return {line.split(b",")[0].decode() for line in data.split(b"\n") if line}
+
+
+async def test_validation_rows_and_gaps_read_the_current_generation_only() -> None:
+    pg = FakePg(
+        answers={
+            "validation_state": [
+                state_row("A", 3, "f1", 3, ("f1", 3, "warn", 0.5, 7)),
+                state_row("A", 4, "f2", 0, None),
+            ],
+            "finding_counts": [
+                ("A", datetime(2025, 11, 3), 7, "error", "gap_long", 1),
+                ("A", datetime(2025, 11, 3), 7, "warn", "crossed_book", 2),
+                ("A", datetime(2025, 11, 3), 6, "error", "stale_generation", 5),
+            ],
+            "gap_max": [
+                ("A", datetime(2025, 11, 3), 7, 42.0),
+                ("A", datetime(2025, 11, 3), 6, 99.0),
+            ],
+            "current_gaps": [
+                ("A", datetime(2025, 11, 3), "day1", 1, 2, 42.0),
+                ("A", datetime(2025, 11, 3), "day2", 3, 4, 30.0),
+                ("B", datetime(2025, 11, 3), "day1", 1, 2, 50.0),
+            ],
+        }
+    )
+    store = make_store(pg)
+    rows = await store.validation_rows(["A"], DAY, date(2025, 11, 4))
+    assert (rows[0].status, rows[0].errors, rows[0].warnings) == ("warn", 1, 2)
+    assert rows[0].checks == "crossed_book,gap_long" and rows[0].largest_gap_s == 42.0
+    assert (rows[1].status, rows[1].errors, rows[1].largest_gap_s) == ("unvalidated", 0, None)
+    gaps = await store.largest_gaps(["A", "B"], DAY, date(2025, 11, 4), limit=1)
+    assert [(g.symbol, g.length_s) for g in gaps] == [("A", 42.0), ("B", 50.0)]
