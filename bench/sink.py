@@ -29,26 +29,26 @@ import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from daemon.config import SinkConfig  # noqa: E402
-from daemon.events import Observer  # noqa: E402
-from daemon.logs import configure_logging  # noqa: E402
-from daemon.sink import BatchingSink  # noqa: E402
-from ghtrader_core.calendar import TradingCalendar  # noqa: E402
-from ghtrader_core.sources.synthetic import SyntheticConfig, simulate_day  # noqa: E402
-from ghtrader_core.store import questdb_queries as q  # noqa: E402
-from ghtrader_core.store import questdb_schema as schema  # noqa: E402
-from ghtrader_core.store.base import DayWrite  # noqa: E402
-from ghtrader_core.store.questdb import QuestDBSettings, QuestDBStore, day_frames  # noqa: E402
-from ghtrader_core.store.questdb_ilp import (  # noqa: E402
+from daemon.config import SinkConfig
+from daemon.events import Observer
+from daemon.logs import configure_logging
+from daemon.sink import BatchingSink
+from ghtrader_core.calendar import TradingCalendar
+from ghtrader_core.sources.synthetic import SyntheticConfig, simulate_day
+from ghtrader_core.store import questdb_queries as q
+from ghtrader_core.store import questdb_schema as schema
+from ghtrader_core.store.base import DayWrite
+from ghtrader_core.store.questdb import QuestDBSettings, QuestDBStore, day_frames
+from ghtrader_core.store.questdb_ilp import (
     IlpSettings,
     IlpWriter,
     SenderLike,
     encode,
     new_buffer,
 )
-from ghtrader_core.store.questdb_sql import Sql  # noqa: E402
-from ghtrader_core.symbols import parse_main  # noqa: E402
-from ghtrader_core.ticks import fingerprint  # noqa: E402
+from ghtrader_core.store.questdb_sql import Sql
+from ghtrader_core.symbols import parse_main
+from ghtrader_core.ticks import fingerprint
 
 SYMBOLS = ("KQ.m@SHFE.cu", "KQ.m@SHFE.rb", "KQ.m@INE.sc")  # L5 exchanges: 27 float columns
 
@@ -153,8 +153,9 @@ def null_store() -> QuestDBStore:
 
 
 async def end_to_end(groups: list[list[DayWrite]]) -> float | None:
-    ilp, pg = os.environ.get("GHTRADER_TEST_QUESTDB_ILP"), os.environ.get(
-        "GHTRADER_TEST_QUESTDB_PG"
+    ilp, pg = (
+        os.environ.get("GHTRADER_TEST_QUESTDB_ILP"),
+        os.environ.get("GHTRADER_TEST_QUESTDB_PG"),
     )
     if not (ilp and pg):
         return None
