@@ -20,10 +20,10 @@ import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from daemon.config import Config  # noqa: E402
-from daemon.factory import build_calendar, build_source, build_store  # noqa: E402
-from daemon.logs import configure_logging  # noqa: E402
-from daemon.pipeline import Summary, backfill  # noqa: E402
+from daemon.config import Config
+from daemon.factory import build_calendar, build_source, build_store
+from daemon.logs import configure_logging
+from daemon.pipeline import Summary, backfill
 
 FLUSH_ROWS = int(__import__("os").environ.get("FLUSH_ROWS", "250000"))
 SYMBOLS = ["KQ.m@SHFE.cu", "KQ.m@DCE.m"]
@@ -51,16 +51,18 @@ async def one_run(cfg: Config) -> Summary:
 
 
 def measure(days: int, latency_s: float, concurrency: int) -> dict[str, Any]:
-    from ghtrader_core.calendar import TradingCalendar
     from datetime import date
+
+    from ghtrader_core.calendar import TradingCalendar
 
     trading = TradingCalendar().trading_days(date(2025, 11, 3), date(2026, 6, 30))[:days]
     end = trading[-1].isoformat()
     results: dict[int, Summary] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for n in (1, concurrency):
-            cfg = make_config(Path(tmp) / f"c{n}.duckdb", days_end=end, latency_s=latency_s,
-                              concurrency=n)
+            cfg = make_config(
+                Path(tmp) / f"c{n}.duckdb", days_end=end, latency_s=latency_s, concurrency=n
+            )
             print(f"running concurrency {n} ...", file=sys.stderr)
             results[n] = anyio.run(one_run, cfg, backend_options={"use_uvloop": True})
     seq, par = results[1], results[concurrency]
@@ -93,13 +95,19 @@ def main() -> None:
     if args.json:
         print(json.dumps(out))
         return
-    print(f"{out['symbols']} symbols x {out['days']} days, {out['rows']:,} rows, "
-          f"simulated latency {out['latency_s']} s/day")
+    print(
+        f"{out['symbols']} symbols x {out['days']} days, {out['rows']:,} rows, "
+        f"simulated latency {out['latency_s']} s/day"
+    )
     print(f"{'':>14}{'wall s':>10}{'rows/s':>12}{'sink share':>12}")
-    print(f"{'concurrency 1':>14}{out['wall_s_sequential']:>10.2f}"
-          f"{out['rows_per_s_sequential']:>12,}{out['sink_share_sequential']:>12.1%}")
-    print(f"{'concurrency ' + str(out['concurrency']):>14}{out['wall_s_parallel']:>10.2f}"
-          f"{out['rows_per_s']:>12,}{out['sink_share']:>12.1%}")
+    print(
+        f"{'concurrency 1':>14}{out['wall_s_sequential']:>10.2f}"
+        f"{out['rows_per_s_sequential']:>12,}{out['sink_share_sequential']:>12.1%}"
+    )
+    print(
+        f"{'concurrency ' + str(out['concurrency']):>14}{out['wall_s_parallel']:>10.2f}"
+        f"{out['rows_per_s']:>12,}{out['sink_share']:>12.1%}"
+    )
     print(f"speedup {out['speedup']:.2f}x (target >= 3.6 at concurrency 4)")
 
 

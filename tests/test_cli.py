@@ -21,8 +21,9 @@ def stored(path: Path) -> tuple[int, dict[tuple[str, date], str]]:
         store = DuckDBStore(path)
         await store.open()
         counts = await store.table_counts()
-        cps = await store.checkpoints(["KQ.m@SHFE.cu", "KQ.m@CFFEX.IF"], date(2025, 1, 1),
-                                      date(2026, 1, 1))
+        cps = await store.checkpoints(
+            ["KQ.m@SHFE.cu", "KQ.m@CFFEX.IF"], date(2025, 1, 1), date(2026, 1, 1)
+        )
         await store.close()
         return counts["ticks"], {k: v.fingerprint for k, v in cps.items()}
 
@@ -49,11 +50,32 @@ def test_backfill_json_summary_then_coverage_agrees_then_nothing_to_do(tmp_path:
 
 def test_cli_overrides_narrow_the_plan(tmp_path: Path) -> None:
     cfg = small_config(tmp_path)
-    out = run_cli("backfill", "-c", str(cfg), "--json", "--symbols", "KQ.m@CFFEX.IF",
-                  "--start", "2025-11-04", "--end", "2025-11-04")
+    out = run_cli(
+        "backfill",
+        "-c",
+        str(cfg),
+        "--json",
+        "--symbols",
+        "KQ.m@CFFEX.IF",
+        "--start",
+        "2025-11-04",
+        "--end",
+        "2025-11-04",
+    )
     assert json.loads(out.stdout)["downloaded"] == 1
-    forced = run_cli("backfill", "-c", str(cfg), "--json", "--symbols", "KQ.m@CFFEX.IF",
-                     "--start", "2025-11-04", "--end", "2025-11-04", "--force")
+    forced = run_cli(
+        "backfill",
+        "-c",
+        str(cfg),
+        "--json",
+        "--symbols",
+        "KQ.m@CFFEX.IF",
+        "--start",
+        "2025-11-04",
+        "--end",
+        "2025-11-04",
+        "--force",
+    )
     assert json.loads(forced.stdout)["downloaded"] == 1
 
 
@@ -81,8 +103,13 @@ def test_bad_input_gets_a_clear_message_and_a_documented_code(tmp_path: Path) ->
 
 
 def _start(cfg: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([*GHTRADERD, "backfill", "-c", str(cfg)], cwd=REPO, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [*GHTRADERD, "backfill", "-c", str(cfg)],
+        cwd=REPO,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _wait_for_flush(proc: subprocess.Popen[str]) -> None:
@@ -105,7 +132,7 @@ def test_sigkill_halfway_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) 
     _wait_for_flush(proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
-    partial_rows, partial_cps = stored(cut_dir / "store.duckdb")
+    _, partial_cps = stored(cut_dir / "store.duckdb")
     assert 0 < len(partial_cps) < 20
     assert run_cli("backfill", "-c", str(cut)).returncode == 0
     assert stored(cut_dir / "store.duckdb") == stored(ref_dir / "store.duckdb")
@@ -131,8 +158,13 @@ def test_a_terminal_gets_a_progress_bar(tmp_path: Path) -> None:
 
     cfg = small_config(tmp_path)
     leader, follower = pty.openpty()
-    proc = subprocess.Popen([*GHTRADERD, "backfill", "-c", str(cfg)], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=follower, text=True)
+    proc = subprocess.Popen(
+        [*GHTRADERD, "backfill", "-c", str(cfg)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        text=True,
+    )
     os.close(follower)
     chunks = []
     while True:

@@ -35,12 +35,16 @@ def test_invalid_values_name_file_key_value_and_what_is_allowed(tmp_path: Path) 
 
 @pytest.mark.parametrize(
     ("body", "words"),
-    [("[ingest]\nsymbols=['KQ.m@SHFE.zz']\nstart=2025-01-02\n", "unknown variety 'zz'"),
-     ("[ingest]\nstart=2025-01-02\n", "ingest.symbols: Field required"),
-     ("[ingest]\nsymbols=['KQ.m@SHFE.cu']\nstart=2025-01-02\n[store]\nkind='oracle'\n",
-      "store.kind = 'oracle'"),
-     ("[ingest]\nsymbols=['KQ.m@SHFE.cu']\nstart=2025-01-02\ntypo=1\n", "ingest.typo"),
-     ("this is = not [toml", "not valid TOML")],
+    [
+        ("[ingest]\nsymbols=['KQ.m@SHFE.zz']\nstart=2025-01-02\n", "unknown variety 'zz'"),
+        ("[ingest]\nstart=2025-01-02\n", "ingest.symbols: Field required"),
+        (
+            "[ingest]\nsymbols=['KQ.m@SHFE.cu']\nstart=2025-01-02\n[store]\nkind='oracle'\n",
+            "store.kind = 'oracle'",
+        ),
+        ("[ingest]\nsymbols=['KQ.m@SHFE.cu']\nstart=2025-01-02\ntypo=1\n", "ingest.typo"),
+        ("this is = not [toml", "not valid TOML"),
+    ],
 )
 def test_each_problem_is_one_clear_line(tmp_path: Path, body: str, words: str) -> None:
     path = tmp_path / "bad.toml"
@@ -57,4 +61,6 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_config_version_changes_with_any_value(tmp_path: Path) -> None:
     a = load_config(small_config(tmp_path))
     b = load_config(small_config(tmp_path, concurrency=3))
-    assert a.version() != b.version() and a.version() == load_config(small_config(tmp_path)).version()
+    assert (
+        a.version() != b.version() and a.version() == load_config(small_config(tmp_path)).version()
+    )

@@ -68,17 +68,25 @@ async def test_ticks_one_nanosecond_apart_stay_distinct(tmp_path: Path) -> None:
 async def test_checkpoints_coverage_failed_days_and_runs(tmp_path: Path) -> None:
     store = await opened(tmp_path)
     now = datetime(2025, 12, 1, 8)
-    cps = [Checkpoint("KQ.m@CFFEX.IF", d, "CFFEX.IF2601", 10, "fp", 0, "unvalidated", now)
-           for d in (date(2025, 11, 3), date(2025, 11, 5))]
+    cps = [
+        Checkpoint("KQ.m@CFFEX.IF", d, "CFFEX.IF2601", 10, "fp", 0, "unvalidated", now)
+        for d in (date(2025, 11, 3), date(2025, 11, 5))
+    ]
     await store.record_failed([FailedDay("KQ.m@CFFEX.IF", date(2025, 11, 5), "x", False, 3, now)])
     assert len(await store.failed_days()) == 1
     await store.write_checkpoints(cps, [])
     assert await store.failed_days() == []  # a day done is no longer a dead letter
-    got = await store.checkpoints(["KQ.m@CFFEX.IF", "KQ.m@DCE.m"], date(2025, 11, 4), date(2025, 11, 30))
+    got = await store.checkpoints(
+        ["KQ.m@CFFEX.IF", "KQ.m@DCE.m"], date(2025, 11, 4), date(2025, 11, 30)
+    )
     assert list(got) == [("KQ.m@CFFEX.IF", date(2025, 11, 5))]
     (cov,) = await store.coverage()
     assert (cov.first_day, cov.last_day, cov.days_present, cov.rows) == (
-        date(2025, 11, 3), date(2025, 11, 5), 2, 20)
+        date(2025, 11, 3),
+        date(2025, 11, 5),
+        2,
+        20,
+    )
     run = IngestRun("r1", "backfill", now, None, 2, 0, 0, 0, 0, "running", "c", "v")
     await store.record_run(run)
     await store.record_run(IngestRun(**{**run.__dict__, "status": "ok", "ended_at": now}))
@@ -91,20 +99,28 @@ async def test_a_second_process_or_handle_on_the_same_file_is_refused(tmp_path: 
     import sys
 
     store = await opened(tmp_path)
-    code = ("import duckdb,sys\ntry:\n duckdb.connect(sys.argv[1])\nexcept duckdb.IOException"
-            " as e:\n print('locked' if 'lock' in str(e).lower() else e)")
-    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "s.duckdb")],
-                         capture_output=True, text=True, timeout=60).stdout
+    code = (
+        "import duckdb,sys\ntry:\n duckdb.connect(sys.argv[1])\nexcept duckdb.IOException"
+        " as e:\n print('locked' if 'lock' in str(e).lower() else e)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "s.duckdb")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
     assert "locked" in out
     await store.close()
     assert StoreLockedError.exit_code == 75
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere; permission test needs a user")
+@pytest.mark.skipif(
+    os.geteuid() == 0, reason="root can write anywhere; permission test needs a user"
+)
 async def test_unwritable_path_is_a_clear_error(tmp_path: Path) -> None:
     ro = tmp_path / "ro"
     ro.mkdir(mode=0o500)
-    with pytest.raises(StorePathError, match="not writable|cannot open|not usable"):
+    with pytest.raises(StorePathError, match=r"not writable|cannot open|not usable"):
         await DuckDBStore(ro / "sub" / "s.duckdb").open()
 
 

@@ -31,7 +31,9 @@ class CountingSource:
 
     name = "synthetic"
 
-    def __init__(self, inner: SyntheticSource, fail: dict[tuple[str, date], Exception] | None = None):
+    def __init__(
+        self, inner: SyntheticSource, fail: dict[tuple[str, date], Exception] | None = None
+    ):
         self.inner = inner
         self.fail = fail or {}
         self.lock = threading.Lock()
@@ -84,8 +86,9 @@ class FlakyStore(DuckDBStore):
 def expected_rows(cfg: Config) -> int:
     days = CAL.trading_days(cfg.ingest.start, cfg.ingest.end or cfg.ingest.start)
     s = SyntheticConfig(seed=cfg.source.synthetic.seed)
-    return sum(simulate_day(s, CAL, parse_main(sym), d)[0].rows
-               for sym in cfg.ingest.symbols for d in days)
+    return sum(
+        simulate_day(s, CAL, parse_main(sym), d)[0].rows for sym in cfg.ingest.symbols for d in days
+    )
 
 
 async def run(cfg: Config, store: DuckDBStore, source: Any, **kw: Any) -> Any:
@@ -124,8 +127,11 @@ async def test_concurrency_bounds_days_in_flight(tmp_path: Path) -> None:
 
 
 async def test_a_slow_store_fills_the_queue_and_downloads_wait(tmp_path: Path) -> None:
-    cfg = config_obj(small_config(tmp_path, concurrency=2, end="2025-11-07",
-                                  extra="queue_days = 1\nflush_days = 1"))
+    cfg = config_obj(
+        small_config(
+            tmp_path, concurrency=2, end="2025-11-07", extra="queue_days = 1\nflush_days = 1"
+        )
+    )
     assert (cfg.sink.queue_days, cfg.sink.flush_days) == (1, 1)
     src = CountingSource(source_for(cfg))
     store = FlakyStore(cfg.store.path)
@@ -212,12 +218,16 @@ async def test_stop_drains_in_flight_days_and_a_rerun_completes(tmp_path: Path) 
 
 async def test_a_fatal_source_error_stops_the_run(tmp_path: Path) -> None:
     cfg = config_obj(small_config(tmp_path))
-    src = CountingSource(source_for(cfg),
-                         fail={("KQ.m@SHFE.cu", date(2025, 11, 3)): FatalError("bad password")})
+    src = CountingSource(
+        source_for(cfg), fail={("KQ.m@SHFE.cu", date(2025, 11, 3)): FatalError("bad password")}
+    )
     with pytest.raises(BaseException) as info:
         await run(cfg, DuckDBStore(cfg.store.path), src)
-    assert info.group_contains(FatalError) if isinstance(info.value, BaseExceptionGroup) \
+    assert (
+        info.group_contains(FatalError)
+        if isinstance(info.value, BaseExceptionGroup)
         else isinstance(info.value, FatalError)
+    )
 
 
 async def test_fingerprints_in_checkpoints_match_the_stored_ticks(tmp_path: Path) -> None:

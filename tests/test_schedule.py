@@ -13,7 +13,9 @@ def test_rule_schedule_rolls_mid_month_with_explicit_roll_days() -> None:
     sched = rule_schedule(cu, days)
     assert sched.underlying(date(2025, 11, 3)) == "SHFE.cu2601"
     assert sched.underlying(date(2025, 11, 28)) == "SHFE.cu2602"
-    assert [(s.first_day, s.contract) for s in sched.rolls()] == [(date(2025, 11, 17), "SHFE.cu2602")]
+    assert [(s.first_day, s.contract) for s in sched.rolls()] == [
+        (date(2025, 11, 17), "SHFE.cu2602")
+    ]
 
 
 def test_quarterly_varieties_only_roll_into_listed_months() -> None:
@@ -26,8 +28,12 @@ def test_quarterly_varieties_only_roll_into_listed_months() -> None:
 def test_schedule_from_tqsdk_style_days_and_lookup_errors() -> None:
     sched = MainSchedule.from_days(
         "KQ.m@SHFE.cu",
-        [(date(2025, 1, 2), "SHFE.cu2502"), (date(2025, 1, 3), "SHFE.cu2502"),
-         (date(2025, 1, 6), "SHFE.cu2503"), (date(2024, 12, 31), "")],
+        [
+            (date(2025, 1, 2), "SHFE.cu2502"),
+            (date(2025, 1, 3), "SHFE.cu2502"),
+            (date(2025, 1, 6), "SHFE.cu2503"),
+            (date(2024, 12, 31), ""),
+        ],
     )
     assert len(sched.segments) == 2
     assert sched.underlying(date(2025, 1, 5)) == "SHFE.cu2502"

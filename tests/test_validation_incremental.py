@@ -46,9 +46,8 @@ async def ingest(
 async def run(
     store: DuckDBStore, *, full: bool = False, end: date = END
 ) -> revalidate_mod.RevalidationSummary:
-    cal = build_calendar(config_obj(small_config(Path("/nonexistent"), symbols=SYMBOLS)))
     return await revalidate(
-        store, cal, TH, SYMBOLS, START, end, full=full, concurrency=2, batch_days=4
+        store, CAL, TH, SYMBOLS, START, end, full=full, concurrency=2, batch_days=4
     )
 
 
