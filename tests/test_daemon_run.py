@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import shutil
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,16 +35,8 @@ def daemons() -> Iterator[list[Daemon]]:
         d.notify.close()
 
 
-def _coverage_p95_s(port: int, n: int = 400) -> float:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    samples = []
-    for _ in range(n):
-        started = time.perf_counter()
-        conn.request("GET", "/coverage")
-        conn.getresponse().read()
-        samples.append(time.perf_counter() - started)
-    conn.close()
-    return sorted(samples)[int(n * 0.95)]
+def _coverage_queries(d: Daemon) -> float:
+    return d.metric('ghtraderd_store_query_duration_seconds_count{query="coverage"}') or 0.0
 
 
 def _idle_through(d: Daemon, day: str) -> bool:
@@ -73,7 +63,13 @@ def test_ready_endpoints_single_instance_and_stop(tmp_path: Path, daemons: list[
     code, body = d.get("/coverage")
     cov = json.loads(body)
     assert code == 200 and [c["days_present"] for c in cov["symbols"]] == [5, 5]
-    assert _coverage_p95_s(port) < 0.001  # served from the cache, over HTTP keep-alive
+    # served from the cache the pipeline keeps: asking again does not query the store
+    # (its latency is a figure of bench/coverage.py, not a timed assertion here)
+    before = _coverage_queries(d)
+    assert before >= 1  # the cache was seeded from the store once
+    for _ in range(20):
+        assert d.get("/coverage") == (code, body)
+    assert _coverage_queries(d) == before
     assert d.get("/healthz")[0] == 200
     assert d.metric("ghtraderd_jobs_done_total") == 10
     assert d.metric("ghtraderd_config_last_reload_successful") == 1
