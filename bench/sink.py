@@ -1,8 +1,9 @@
 """Sink benchmark: our QuestDB sink path against the raw client's encoder, same frames.
 
 The same L5 frames (synthetic SHFE/INE days, >= 1 M rows by default) go through
-  (a) the raw client: ``Buffer.dataframe`` on the finished ILP frame of each batch,
-      encode only (the floor: what the client itself costs);
+  (a) the raw client: ``Buffer.dataframe`` on the finished ILP frame of each batch into
+      a new ``Buffer``, encode only (what the client itself costs); also into one kept
+      buffer, as our writer threads do, to show the sink's own overhead;
   (b) our sink: ``BatchingSink.flush`` -> ``QuestDBStore.write_days`` (frame building,
       sorting across the batch, one buffer, one flush) -> a null transport, then the
       visibility check and the checkpoints against a null PGWire;
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -48,7 +50,7 @@ from ghtrader_core.store.questdb_ilp import (
 )
 from ghtrader_core.store.questdb_sql import Sql
 from ghtrader_core.symbols import parse_main
-from ghtrader_core.ticks import fingerprint
+from ghtrader_core.ticks import FLOAT_COLUMNS, fingerprint
 
 SYMBOLS = ("KQ.m@SHFE.cu", "KQ.m@SHFE.rb", "KQ.m@INE.sc")  # L5 exchanges: 27 float columns
 
@@ -117,11 +119,24 @@ class NullPg:
         return None
 
 
-def raw_encode_s(groups: list[list[DayWrite]], protocol_version: int) -> float:
+def raw_encode_s(
+    groups: list[list[DayWrite]],
+    protocol_version: int,
+    *,
+    full_precision: bool = False,
+    reuse_buffer: bool = False,
+) -> float:
     frames = [day_frames(g) for g in groups]  # prepared outside the timing: the floor
+    if full_precision:  # every double needs all 17 digits in text (v1), as averages do
+        for batch in frames:
+            f = batch[0].frame
+            for c in FLOAT_COLUMNS:
+                f[c] = f[c] * (1.0 + 1e-12 * np.arange(len(f)))
+    kept = new_buffer(protocol_version)
     started = time.perf_counter()
     for f in frames:
-        buffer = new_buffer(protocol_version)
+        buffer = kept if reuse_buffer else new_buffer(protocol_version)
+        buffer.clear()
         encode(buffer, f)
     return time.perf_counter() - started
 
@@ -187,12 +202,16 @@ def main() -> None:
     raw_encode_s(groups[:1], 2)  # warm-up: allocator and page faults, both paths
     anyio.run(sink_s, groups[:1], store)
     # interleaved, best of N: on a busy machine the noise hits both paths alike
-    encode_runs, sink_runs, v1_runs = [], [], []
+    encode_runs, sink_runs, v1_runs, reused_runs = [], [], [], []
     for _ in range(args.repeat):
         encode_runs.append(raw_encode_s(groups, 2))
         sink_runs.append(anyio.run(sink_s, groups, store))
         v1_runs.append(raw_encode_s(groups, 1))
+        reused_runs.append(raw_encode_s(groups, 2, reuse_buffer=True))
     encode_v2, sink, encode_v1 = min(encode_runs), min(sink_runs), min(v1_runs)
+    reused = min(reused_runs)
+    full_v2 = min(raw_encode_s(groups, 2, full_precision=True) for _ in range(2))
+    full_v1 = min(raw_encode_s(groups, 1, full_precision=True) for _ in range(2))
     anyio.run(store.close)
     e2e = anyio.run(end_to_end, groups)
 
@@ -204,8 +223,11 @@ def main() -> None:
         "encode_rows_per_s": round(rows / encode_v2),
         "sink_rows_per_s": round(rows / sink),
         "ratio": round(encode_v2 / sink, 3),
+        "encode_reused_buffer_rows_per_s": round(rows / reused),
+        "ratio_vs_reused_buffer": round(reused / sink, 3),
         "encode_v1_rows_per_s": round(rows / encode_v1),
         "v2_over_v1": round(encode_v1 / encode_v2, 2),
+        "v2_over_v1_full_precision": round(full_v1 / full_v2, 2),
         "e2e_rows_per_s": round(rows / e2e) if e2e else None,
     }
     if args.json:
@@ -216,11 +238,19 @@ def main() -> None:
     lines = [
         ("(a) raw client: Buffer.dataframe, ILP v2", result["encode_rows_per_s"]),
         ("(b) our sink -> null transport, ILP v2", result["sink_rows_per_s"]),
+        (
+            "    raw client, one buffer kept (as the sink)",
+            result["encode_reused_buffer_rows_per_s"],
+        ),
         ("    raw client, ILP v1 (text)", result["encode_v1_rows_per_s"]),
+        ("    full-precision doubles: v2 / v1 speed", None),
     ]
     if e2e:
         lines.append(("    our sink -> QuestDB, end to end", result["e2e_rows_per_s"]))
     for name, value in lines:
+        if value is None:
+            print(f"{name:<44}{'':>14}{result['v2_over_v1_full_precision']:>9.2f}")
+            continue
         print(f"{name:<44}{value:>14,}{value / result['encode_rows_per_s']:>9.2f}")
     if not e2e:
         print("(set GHTRADER_TEST_QUESTDB_ILP and GHTRADER_TEST_QUESTDB_PG for end to end)")

@@ -154,7 +154,7 @@ def test_transient_failure_is_retryable_and_the_sender_is_replaced() -> None:
         with pytest.raises(RetryableError):
             writer.write_blocking(frames())
         assert pool.senders[0].closed
-        assert writer.write_blocking(frames()) == 2
+        assert writer.write_blocking(frames()) == {"ticks": 2}
         assert len(pool.senders) == 2 and pool.senders[1].flushed == [encoded(small_day())]
     finally:
         writer.close()
@@ -208,3 +208,19 @@ def test_the_batch_is_one_buffer_and_one_flush() -> None:
         assert pool.flushed[0].count(b"\nticks,") + 1 == 4  # 2 days x 2 ticks
     finally:
         writer.close()
+
+
+def test_reused_scratch_arrays_give_the_bytes_of_fresh_ones() -> None:
+    pool = SenderPool()
+    writer = IlpWriter(IlpSettings(), connect=pool)
+    big = [
+        small_day(datetimes=(T0, T0 + 2, T0 + 4), ids=(1, 2, 3)),
+        small_day(symbol="KQ.m@SHFE.rb", datetimes=(T0 + 1, T0 + 3), ids=(4, 5)),
+    ]
+    small = [small_day(date(2025, 11, 4), datetimes=(T0 + 86_400 * 10**9,), ids=(9,))]
+    try:
+        for batch in (big, small, big):
+            writer.write_blocking(lambda scratch, b=batch: day_frames(b, scratch))
+    finally:
+        writer.close()
+    assert pool.flushed == [encoded(*big), encoded(*small), encoded(*big)]

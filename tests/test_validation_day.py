@@ -188,3 +188,9 @@ def test_a_defect_in_a_check_becomes_a_finding(monkeypatch: pytest.MonkeyPatch) 
     (f,) = v.findings
     assert f.check == "validator_error" and "ZeroDivisionError" in f.message
     assert v.status is DayStatus.FAIL and v.score < 1
+
+
+def test_a_duplicated_column_name_is_read_by_position() -> None:
+    frame = clean()
+    twice = pd.concat([frame, frame[["last_price"]]], axis=1)
+    assert [f.check for f in serious(validate(twice))] == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -81,3 +82,21 @@ def cols(n: int, **overrides: Sequence[float] | np.ndarray) -> dict[str, np.ndar
     }
     base.update({k: np.asarray(v, dtype=np.float64) for k, v in overrides.items()})
     return base
+
+
+async def ingest(config: Path, *, validate: bool = True) -> None:
+    """Backfill a config's range into its store, with or without inline validation (the
+    real pipeline, in-process)."""
+    from daemon.config import load_config
+    from daemon.factory import build_calendar, build_source, build_store, build_validator
+    from daemon.pipeline import backfill
+
+    cfg = load_config(config)
+    cal = build_calendar(cfg)
+    store = build_store(cfg)
+    await store.open()
+    try:
+        validator = build_validator(cfg, cal) if validate else None
+        await backfill(cfg, store, build_source(cfg, cal), cal, validator=validator)
+    finally:
+        await store.close()

@@ -54,6 +54,7 @@ from ghtrader_core.store.questdb_ilp import (
     IlpFrame,
     IlpSettings,
     IlpWriter,
+    Scratch,
     ticks_frame,
 )
 from ghtrader_core.store.questdb_pg import AsyncpgClient, PgClient, PgSettings
@@ -216,16 +217,15 @@ class QuestDBStore:
             await self.pg.execute(
                 schema.SCHEMA_VERSION_INSERT, self._now(), schema.QUESTDB_SCHEMA_VERSION
             )
+            await self._wait_applied(["schema_version"])  # the next start must see it
         return [s.name for s in plan]
 
     # -- writes -------------------------------------------------------------------------
     async def write_days(self, days: Sequence[DayWrite]) -> None:
         if not days:
             return
-        frames = day_frames(days)
-        written = [f.table for f in frames if f.rows]
-        await self.writer.write(frames)
-        await self._wait_applied(written)
+        sent = await self.writer.write(lambda scratch: day_frames(days, scratch))
+        await self._wait_applied(list(sent))
 
     async def write_checkpoints(
         self, checkpoints: Sequence[Checkpoint], manifest: Sequence[ManifestEntry]
@@ -384,9 +384,8 @@ class QuestDBStore:
         """
         if not results:
             return
-        frames = validation_frames(results)
-        await self.writer.write(frames)
-        await self._wait_applied([f.table for f in frames if f.rows])
+        sent = await self.writer.write(validation_frames(results))
+        await self._wait_applied(list(sent))
         await self.pg.executemany(
             q.CHECKPOINT_MARK,
             [
@@ -516,10 +515,11 @@ def generation(validation: DayValidation) -> int:
     return int.from_bytes(digest, "little", signed=True)
 
 
-def day_frames(days: Sequence[DayWrite]) -> list[IlpFrame]:
+def day_frames(days: Sequence[DayWrite], scratch: Scratch | None = None) -> list[IlpFrame]:
     """Everything ``write_days`` sends for ``days``, table by table, in one buffer's order."""
     ordered = sorted(days, key=lambda d: (d.day.trading_day, d.day.symbol))
-    frames = [IlpFrame("ticks", ticks_frame([d.day.ticks for d in ordered]), TICK_SYMBOLS, "ts")]
+    ticks = ticks_frame([d.day.ticks for d in ordered], scratch)
+    frames = [IlpFrame("ticks", ticks, TICK_SYMBOLS, "ts")]
     return frames + validation_frames(
         [
             ValidationWrite(d.day.symbol, d.day.trading_day, d.fingerprint, d.validation)

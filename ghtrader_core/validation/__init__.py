@@ -140,9 +140,14 @@ def _float_columns(
 ) -> dict[str, np.ndarray]:
     """Each present tick column as float64; missing or mistyped columns become findings."""
     deep_expected = exchange in th.l5_exchanges
+    positions = {name: i for i, name in enumerate(frame.columns)}
+    # A column's array without building a Series: ~7x cheaper over the 28 tick columns,
+    # which matters inline. Private pandas API, hence the fallback to a public path.
+    column_array = getattr(frame, "_get_column_array", None)
     cols: dict[str, np.ndarray] = {}
     for name in FLOAT_COLUMNS:
-        if name not in frame.columns:
+        i = positions.get(name)
+        if i is None:
             if name in DEEP_BOOK and not deep_expected:
                 continue  # TqSdk omits levels 2..5 where the exchange has none
             severity = Severity.ERROR if name in CORE_FIELDS else Severity.WARN
@@ -150,7 +155,11 @@ def _float_columns(
                 Finding("missing_column", severity, 1, field=name, message=f"no {name} column")
             )
             continue
-        series = frame[name]
+        values = column_array(i) if column_array is not None else None
+        if isinstance(values, np.ndarray) and values.dtype == np.float64:
+            cols[name] = values
+            continue
+        series = frame.iloc[:, i]
         if series.dtype == np.float64:
             cols[name] = series.to_numpy()
             continue

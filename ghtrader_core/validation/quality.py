@@ -281,11 +281,10 @@ def _grid(
         if values is None or not len(values) or nan_counts.get(name) == len(values):
             continue
         np.multiply(values, inv, out=buf)
-        np.rint(buf, out=near)
-        np.subtract(buf, near, out=buf)
-        np.abs(buf, out=buf)
-        if buf.max() <= GRID_TOLERANCE:  # False when the column holds a NaN
+        np.subtract(buf, np.rint(buf, out=near), out=buf)  # signed distance to the grid
+        if buf.min() >= -GRID_TOLERANCE and buf.max() <= GRID_TOLERANCE:  # False with a NaN
             continue
+        np.abs(buf, out=buf)
         off = (buf > GRID_TOLERANCE) & (values > 0)  # NaN compares False
         flag(
             result,
