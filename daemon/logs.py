@@ -43,24 +43,49 @@ def use_json(fmt: str) -> bool:
     return fmt == "json"
 
 
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the time of the call, not at configuration
+    (tests and embedding code swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(level: str = "info", fmt: str = "auto") -> None:
+    """Configure structlog, and route the standard ``logging`` module (used by the core's
+    adapters and by libraries) through the same processors, so every line looks alike."""
     renderer: list[Any]
     if use_json(fmt):
         renderer = [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
     else:
         renderer = [_console_prefix, structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())]
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _elapsed,
+        _mask_secrets,
+    ]
+    numeric = logging.getLevelNamesMapping()[level.upper()]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            _elapsed,
-            _mask_secrets,
-            *renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(
-            logging.getLevelNamesMapping()[level.upper()]
-        ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        processors=[*shared, *renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
+    handler = logging.StreamHandler(_CurrentStderr())  # type: ignore[arg-type]
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *renderer],
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    # Libraries speak at WARNING and above only (TqSdk is chatty at INFO); our own
+    # ``ghtraderd.*`` loggers at the configured level.
+    root.setLevel(max(numeric, logging.WARNING))
+    logging.getLogger("ghtraderd").setLevel(numeric)

@@ -19,10 +19,10 @@ class Progress(Observer):
     every ``every_s`` seconds or ``every_days`` days (a run reads like a timeline)."""
 
     def __init__(
-        self, stream: TextIO = sys.stderr, *, every_s: float = 15.0, every_days: int = 25
+        self, stream: TextIO | None = None, *, every_s: float = 15.0, every_days: int = 25
     ) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = self.stream.isatty()
         self.every_s = every_s
         self.every_days = every_days
         self.todo = 0
