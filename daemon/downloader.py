@@ -123,4 +123,9 @@ class Downloader:
             self.policy.attempts,
             datetime.now(tz=UTC).replace(tzinfo=None),
         )
-        await self.store.record_failed([record])
+        # The dead letter must not be lost to a store hiccup: retried like the sink's writes.
+        await call_with_retry(
+            lambda: self.store.record_failed([record]),
+            RetryPolicy(attempts=0, base_s=self.policy.base_s, max_s=self.policy.max_s),
+            what="store.record_failed",
+        )

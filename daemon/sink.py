@@ -24,6 +24,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from daemon.config import SinkConfig
 from daemon.events import Observer
 from daemon.retry import RetryPolicy, call_with_retry
+from ghtrader_core.errors import FatalError
 from ghtrader_core.records import Checkpoint, FailedDay, ManifestEntry
 from ghtrader_core.store.base import DayWrite, Store
 from ghtrader_core.ticks import TICK_COLUMNS
@@ -142,6 +143,8 @@ class BatchingSink:
                 sleep=self._sleep,
             )
             return batch
+        except FatalError:
+            raise  # bad credentials, a schema conflict: no day can succeed, stop the process
         except Exception as exc:  # not retryable: the store refused (part of) the batch
             if len(batch) == 1:
                 await self._record_failed(batch[0], exc)

@@ -16,6 +16,7 @@ from daemon.events import Observer
 from daemon.pipeline import backfill
 from ghtrader_core.calendar import TradingCalendar
 from ghtrader_core.errors import FatalError, PermanentError, StoreUnavailableError
+from ghtrader_core.records import FailedDay
 from ghtrader_core.sources.synthetic import SyntheticConfig, SyntheticSource, simulate_day
 from ghtrader_core.store.base import DayWrite
 from ghtrader_core.store.duckdb import DuckDBStore
@@ -62,8 +63,18 @@ class CountingSource:
 class FlakyStore(DuckDBStore):
     """The real DuckDB store, failing or blocking on cue."""
 
-    def __init__(self, path: Path, *, down_for: int = 0, refuse: set[date] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        down_for: int = 0,
+        refuse: set[date] | None = None,
+        fatal: bool = False,
+        record_down_for: int = 0,
+    ) -> None:
         super().__init__(path)
+        self.fatal = fatal
+        self.record_down_for = record_down_for
         self.down_for = down_for
         self.refuse = refuse or set()
         self.gate: anyio.Event | None = None
@@ -75,12 +86,20 @@ class FlakyStore(DuckDBStore):
         self.write_started.set()
         if self.gate is not None:
             await self.gate.wait()
+        if self.fatal:
+            raise FatalError("simulated: the store refuses our credentials")
         if self.down_for > 0:
             self.down_for -= 1
             raise StoreUnavailableError("simulated: store down")
         if any(d.day.trading_day in self.refuse for d in days):
             raise PermanentError("simulated: the store refuses this value")
         await super().write_days(days)
+
+    async def record_failed(self, failed: Sequence[FailedDay]) -> None:
+        if self.record_down_for > 0:
+            self.record_down_for -= 1
+            raise StoreUnavailableError("simulated: store down while recording a failure")
+        await super().record_failed(failed)
 
 
 def expected_rows(cfg: Config) -> int:
@@ -238,4 +257,33 @@ async def test_fingerprints_in_checkpoints_match_the_stored_ticks(tmp_path: Path
     cps = await store.checkpoints(cfg.ingest.symbols, date(2025, 11, 3), date(2025, 11, 5))
     for (symbol, day), cp in cps.items():
         assert fingerprint(await store.read_day(symbol, day)) == cp.fingerprint
+    await store.close()
+
+
+async def test_a_fatal_store_error_stops_the_run_instead_of_failing_every_day(
+    tmp_path: Path,
+) -> None:
+    cfg = config_obj(small_config(tmp_path))
+    store = FlakyStore(cfg.store.path, fatal=True)
+    with pytest.raises(BaseException) as info:
+        await run(cfg, store, source_for(cfg))
+    assert (
+        info.group_contains(FatalError)
+        if isinstance(info.value, BaseExceptionGroup)
+        else isinstance(info.value, FatalError)
+    )
+    await store.open()
+    assert await store.failed_days() == []  # no day was blamed for the store's refusal
+    await store.close()
+
+
+async def test_a_dead_letter_survives_a_store_hiccup(tmp_path: Path) -> None:
+    cfg = config_obj(small_config(tmp_path))
+    bad = ("KQ.m@CFFEX.IF", date(2025, 11, 4))
+    src = CountingSource(source_for(cfg), fail={bad: PermanentError("unknown symbol")})
+    store = FlakyStore(cfg.store.path, record_down_for=2)
+    summary = await run(cfg, store, src)
+    assert (summary.downloaded, summary.failed) == (5, 1)
+    await store.open()
+    assert [(f.symbol, f.trading_day) for f in await store.failed_days()] == [bad]
     await store.close()
