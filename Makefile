@@ -28,6 +28,7 @@ node_modules/.stamp: package.json
 
 demo: $(STAMP)
 	$(BIN)/ghtraderd backfill -c config/demo.toml
+	$(BIN)/ghtraderd report -c config/demo.toml
 	$(BIN)/ghtraderd coverage -c config/demo.toml
 
 lint: $(STAMP)
@@ -45,7 +46,7 @@ test: tools
 	$(BIN)/pytest
 
 bench: $(STAMP)
-	$(BIN)/python bench/ingest.py
+	for b in ingest validation sink reload coverage; do $(BIN)/python bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
