@@ -1,4 +1,5 @@
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,7 @@ from ghtrader_core.ticks import (
     normalize,
 )
 
-REAL = "/work/shared/data/real-ticks/tqsdk_SHFE.cu1909_L5_20190912_200ticks.csv"
+REAL = Path(__file__).parent / "data" / "real-ticks" / "tqsdk_SHFE.cu1909_L5_20190912_200ticks.csv"
 
 
 def _norm(frame: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
