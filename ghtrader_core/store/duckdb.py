@@ -180,16 +180,7 @@ class DuckDBStore:
                     cols = ", ".join(TICK_COLUMNS)
                     con.execute(f"INSERT INTO ticks ({cols}) SELECT {cols} FROM incoming")
                     con.unregister("incoming")
-                for table, frame in (
-                    ("validation_summary", summary),
-                    ("validation_findings", findings),
-                    ("validation_gaps", gaps),
-                ):
-                    if frame is not None and len(frame):
-                        con.register("incoming", frame)
-                        cols = ", ".join(f'"{c}"' for c in frame.columns)
-                        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM incoming")
-                        con.unregister("incoming")
+                _insert_validations(con, summary, findings, gaps)
                 con.unregister("day_keys")
                 con.execute("COMMIT")
             except BaseException:
@@ -404,16 +395,7 @@ class DuckDBStore:
                         f"DELETE FROM {table} WHERE (symbol, trading_day) IN "
                         "(SELECT (symbol, trading_day) FROM marks)"
                     )
-                for table, frame in (
-                    ("validation_summary", summary),
-                    ("validation_findings", findings),
-                    ("validation_gaps", gaps),
-                ):
-                    if frame is not None and len(frame):
-                        con.register("incoming", frame)
-                        cols = ", ".join(f'"{c}"' for c in frame.columns)
-                        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM incoming")
-                        con.unregister("incoming")
+                _insert_validations(con, summary, findings, gaps)
                 con.execute(
                     "UPDATE checkpoints SET validator_version = m.validator_version, "
                     "status = m.status FROM marks m WHERE checkpoints.symbol = m.symbol "
@@ -497,6 +479,25 @@ class DuckDBStore:
             return out
 
         return await self._run(count)
+
+
+def _insert_validations(
+    con: duckdb.DuckDBPyConnection,
+    summary: pd.DataFrame | None,
+    findings: pd.DataFrame | None,
+    gaps: pd.DataFrame | None,
+) -> None:
+    """Insert validation frames (inside the caller's transaction)."""
+    for table, frame in (
+        ("validation_summary", summary),
+        ("validation_findings", findings),
+        ("validation_gaps", gaps),
+    ):
+        if frame is not None and len(frame):
+            con.register("incoming", frame)
+            cols = ", ".join(f'"{c}"' for c in frame.columns)
+            con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM incoming")
+            con.unregister("incoming")
 
 
 def _arrow_day(write: DayWrite) -> pa.Table:
