@@ -1,6 +1,8 @@
 # The README's commands. Each target installs what is missing, then runs.
 SHELL := /bin/bash
-PYTHON ?= $(shell command -v python3.12 || command -v python3.11 || command -v python3)
+# The first interpreter that really runs and is >= 3.11 (pyenv shims may exist but fail).
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
+  $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; done)
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
@@ -8,6 +10,7 @@ STAMP := $(VENV)/.installed-stamp
 .PHONY: demo test lint typecheck pytest bench tools clean
 
 $(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "need Python >= 3.11 (python3, python3.11, ...)"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
