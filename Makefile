@@ -16,13 +16,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-# Tools outside PyPI that the checks use: promtool (Debian's prometheus package) and
+# Tools outside PyPI that the checks use: promtool (Debian's prometheus package),
+# systemd-analyze (Debian's systemd) and
 # QuestDB's own SQL parser (npm). Installed only when missing.
 tools: $(STAMP) node_modules/.stamp
-	@command -v promtool >/dev/null || { \
-	  echo "installing Debian's prometheus package for promtool"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null) \
-	  || echo "warning: could not install prometheus; promtool checks will be skipped"; }
+	@missing=""; command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	 command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
+	 if [ -n "$$missing" ]; then \
+	   echo "installing Debian packages:$$missing (promtool, systemd-analyze)"; \
+	   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+	   || echo "warning: could not install$$missing; those checks will be skipped with a reason"; \
+	 fi
 
 node_modules/.stamp: package.json
 	@if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --silent; \
