@@ -45,19 +45,9 @@ from ghtrader_core.sources.synthetic import FAULT_KINDS, SyntheticConfig, simula
 from ghtrader_core.store.base import Store, ValidationWrite
 from ghtrader_core.symbols import parse_main
 from ghtrader_core.ticks import DayFrame
-from ghtrader_core.validation import Thresholds, validate_day
+from ghtrader_core.validation import FAULT_CHECKS, Thresholds, validate_day
 
 ACCURACY_SYMBOLS = ("KQ.m@SHFE.cu", "KQ.m@DCE.m", "KQ.m@CFFEX.IF")
-# the check (and column) that must report each kind of injected fault
-CHECK_OF: dict[str, tuple[str, str]] = {
-    "crossed_book": ("crossed_book", ""),
-    "nan_price": ("null_values", "last_price"),
-    "duplicate_timestamp": ("duplicate_timestamp", ""),
-    "non_positive_price": ("non_positive_price", "last_price"),
-    "decreasing_volume": ("cumulative_decreasing", "volume"),
-    "off_tick_grid": ("off_tick_grid", "bid_price1"),
-    "price_jump": ("price_jump", ""),
-}
 SPEED_SYMBOL = "KQ.m@SHFE.cu"
 REPEATS = 5
 FIRST_DAY = date(2025, 6, 2)
@@ -117,7 +107,7 @@ def measure_accuracy(calendar: TradingCalendar, days_per_symbol: int) -> dict[st
                 rows_injected[kind] += n_rows
                 true_flags[kind] += true
                 all_flags[kind] += _flagged(kind, verdict)
-                mine = CHECK_OF.get(kind, ("gap", ""))[0]
+                mine = FAULT_CHECKS[kind][0]
                 for f in verdict.findings:
                     if f.severity is not Severity.INFO and f.check != mine:
                         collateral[f"{kind}->{f.check}"] += 1
@@ -146,7 +136,7 @@ def _flagged(kind: str, verdict: DayValidation) -> int:
     """How many rows (gaps, for a gap) the kind's check flagged on this day."""
     if kind == "gap":
         return len(verdict.gaps)
-    check, column = CHECK_OF[kind]
+    check, column = FAULT_CHECKS[kind]
     return sum(f.count for f in verdict.findings if f.check == check and f.field == column)
 
 
@@ -156,7 +146,7 @@ def _match(kind: str, verdict: DayValidation, truth: Sequence[int]) -> tuple[int
         start, end = truth
         true = sum(1 for g in verdict.gaps if g.start_ns == start or g.end_ns == end)
         return int(true > 0), int(true > 0), 1, true
-    check, column = CHECK_OF[kind]
+    check, column = FAULT_CHECKS[kind]
     flagged: set[int] = set()
     for f in verdict.findings:
         if f.check == check and f.field == column:

@@ -14,7 +14,7 @@ from ghtrader_core.calendar import NS_PER_S
 from ghtrader_core.records import DayStatus, Severity
 from ghtrader_core.sources.synthetic import FAULT_KINDS
 from ghtrader_core.ticks import DEEP_BOOK, empty_ticks
-from ghtrader_core.validation import VALIDATOR_VERSION
+from ghtrader_core.validation import FAULT_CHECKS, VALIDATOR_VERSION
 from tests.validation_helpers import MON, TUE, day_of, found, serious, validate
 
 SYMBOLS = [
@@ -27,17 +27,6 @@ SYMBOLS = [
     "KQ.m@INE.sc",
     "KQ.m@GFEX.si",
 ]
-# the check (and column) that reports each injected fault
-CHECK_OF = {
-    "gap": ("gap", ""),
-    "crossed_book": ("crossed_book", ""),
-    "nan_price": ("null_values", "last_price"),
-    "duplicate_timestamp": ("duplicate_timestamp", ""),
-    "non_positive_price": ("non_positive_price", "last_price"),
-    "decreasing_volume": ("cumulative_decreasing", "volume"),
-    "off_tick_grid": ("off_tick_grid", "bid_price1"),
-    "price_jump": ("price_jump", ""),
-}
 
 
 @pytest.mark.parametrize("symbol", SYMBOLS)
@@ -52,7 +41,7 @@ def test_clean_synthetic_days_get_no_warning_or_error(symbol: str, day: date) ->
 
 
 def test_every_fault_kind_has_a_check() -> None:
-    assert set(CHECK_OF) == set(FAULT_KINDS)
+    assert set(FAULT_CHECKS) == set(FAULT_KINDS)
 
 
 @pytest.mark.parametrize("kind", FAULT_KINDS)
@@ -62,7 +51,7 @@ def test_each_injected_fault_is_found_by_its_check_and_nothing_else(kind: str, s
         frame, faults = day_of(symbol, day, **{kind: 1.0})
         (fault,) = faults
         verdict = validate(frame.ticks, symbol, day)
-        check, column = CHECK_OF[kind]
+        check, column = FAULT_CHECKS[kind]
         assert [f.check for f in serious(verdict)] == [check], verdict.findings
         (finding,) = found(verdict, check, column)
         assert finding.severity in (Severity.WARN, Severity.ERROR)
@@ -84,7 +73,7 @@ def test_all_faults_on_one_day_are_all_found() -> None:
     verdict = validate(frame.ticks)
     checks = {(f.check, f.field) for f in verdict.findings}
     for fault in faults:
-        assert CHECK_OF[fault.kind] in checks
+        assert FAULT_CHECKS[fault.kind] in checks
     assert verdict.status is DayStatus.FAIL
 
 

@@ -32,6 +32,19 @@ ERROR_PENALTY = 0.25  # score lost per error finding
 WARN_PENALTY = 0.05  # score lost per warning finding
 _EVENING_NS = 18 * 3600 * NS_PER_S  # the trading day switches at 18:00 Beijing time
 
+# Which check (and column) reports each kind of data fault the synthetic exchange injects:
+# the ground truth that accuracy tests and ``bench/validation.py`` score against.
+FAULT_CHECKS: dict[str, tuple[str, str]] = {
+    "gap": ("gap", ""),
+    "crossed_book": ("crossed_book", ""),
+    "nan_price": ("null_values", "last_price"),
+    "duplicate_timestamp": ("duplicate_timestamp", ""),
+    "non_positive_price": ("non_positive_price", "last_price"),
+    "decreasing_volume": ("cumulative_decreasing", "volume"),
+    "off_tick_grid": ("off_tick_grid", "bid_price1"),
+    "price_jump": ("price_jump", ""),
+}
+
 
 def validate_day(
     frame: pd.DataFrame,
@@ -239,6 +252,7 @@ def _timestamps(
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
+    "FAULT_CHECKS",
     "VALIDATOR_VERSION",
     "Thresholds",
     "trading_day_window",
