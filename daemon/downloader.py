@@ -84,7 +84,11 @@ class Downloader:
         symbol = job.symbol
         started = time.perf_counter()
 
+        attempts = 0
+
         async def fetch() -> DayFrame:
+            nonlocal attempts
+            attempts += 1
             return await anyio.to_thread.run_sync(
                 self.source.fetch_day, symbol, job.trading_day, abandon_on_cancel=True
             )
@@ -95,12 +99,12 @@ class Downloader:
             raise
         except Exception as exc:
             permanent = not isinstance(exc, (RetryableError, MaintenanceError))
-            await self._fail(job, f"{type(exc).__name__}: {exc}", permanent)
+            await self._fail(job, f"{type(exc).__name__}: {exc}", permanent, attempts)
             return None
         seconds = time.perf_counter() - started
         self.observer.day_fetched(job.symbol_name, job.trading_day, day.rows, seconds)
         if day.rows == 0:
-            await self._fail(job, "the source returned no ticks for a trading day", False)
+            await self._fail(job, "the source returned no ticks for a trading day", False, attempts)
             return None
         validation = None
         if self.validator is not None:
@@ -112,7 +116,7 @@ class Downloader:
         fp = await anyio.to_thread.run_sync(fingerprint, day.ticks)
         return DayWrite(day, fp, validation)
 
-    async def _fail(self, job: Job, reason: str, permanent: bool) -> None:
+    async def _fail(self, job: Job, reason: str, permanent: bool, attempts: int) -> None:
         log.error("day_failed", job=str(job), reason=reason, permanent=permanent)
         self.observer.day_failed(job.symbol_name, job.trading_day, reason, permanent)
         record = FailedDay(
@@ -120,7 +124,7 @@ class Downloader:
             job.trading_day,
             reason,
             permanent,
-            self.policy.attempts,
+            attempts,
             datetime.now(tz=UTC).replace(tzinfo=None),
         )
         # The dead letter must not be lost to a store hiccup: retried like the sink's writes.

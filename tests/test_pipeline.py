@@ -15,7 +15,12 @@ from daemon.config import Config
 from daemon.events import Observer
 from daemon.pipeline import backfill
 from ghtrader_core.calendar import TradingCalendar
-from ghtrader_core.errors import FatalError, PermanentError, StoreUnavailableError
+from ghtrader_core.errors import (
+    FatalError,
+    PermanentError,
+    RetryableError,
+    StoreUnavailableError,
+)
 from ghtrader_core.records import FailedDay
 from ghtrader_core.sources.synthetic import SyntheticConfig, SyntheticSource, simulate_day
 from ghtrader_core.store.base import DayWrite
@@ -198,7 +203,7 @@ async def test_a_permanent_source_error_is_a_dead_letter_and_others_go_on(tmp_pa
     await store.open()
     (dead,) = await store.failed_days()
     await store.close()
-    assert (dead.symbol, dead.trading_day, dead.permanent) == (*bad, True)
+    assert (dead.symbol, dead.trading_day, dead.permanent, dead.attempts) == (*bad, True, 1)
     assert "unknown symbol" in dead.reason
     again = await run(cfg, store, source_for(cfg))  # fixed upstream: the rerun takes it
     assert (again.planned, again.downloaded) == (1, 1)
@@ -287,3 +292,19 @@ async def test_a_dead_letter_survives_a_store_hiccup(tmp_path: Path) -> None:
     await store.open()
     assert [(f.symbol, f.trading_day) for f in await store.failed_days()] == [bad]
     await store.close()
+
+
+async def test_a_day_that_keeps_timing_out_is_retried_then_recorded_as_retryable(
+    tmp_path: Path,
+) -> None:
+    cfg = config_obj(small_config(tmp_path))
+    bad = ("KQ.m@SHFE.cu", date(2025, 11, 5))
+    src = CountingSource(source_for(cfg), fail={bad: RetryableError("time-out")})
+    store = DuckDBStore(cfg.store.path)
+    summary = await run(cfg, store, src)
+    assert (summary.downloaded, summary.failed) == (5, 1)
+    await store.open()
+    (dead,) = await store.failed_days()
+    await store.close()
+    assert (dead.permanent, dead.attempts) == (False, cfg.download.retry_attempts)
+    assert src.fetches == 5 + cfg.download.retry_attempts
