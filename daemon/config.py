@@ -25,7 +25,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ghtrader_core.sources.synthetic import FAULT_KINDS
-from ghtrader_core.symbols import Exchange, SymbolError, parse_main
+from ghtrader_core.symbols import Exchange, SymbolError, parse_main, variety_of
 from ghtrader_core.validation.thresholds import Thresholds
 
 ENV_PREFIX = "GHTRADERD_"
@@ -162,9 +162,46 @@ class NoNightModel(_Section):
     exchanges: list[Exchange] = list(Exchange)
 
 
+class NightHoursModel(_Section):
+    """A dated night close, e.g. ``{ first = 2015-01-05, last = 2019-03-28,
+    exchanges = ["DCE"], end = "23:30" }``; ``varieties`` narrows it (``["DCE.m"]``)."""
+
+    first: date
+    last: date
+    end: str
+    exchanges: list[Exchange] = list(Exchange)
+    varieties: list[str] = []
+
+    @field_validator("end")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        hh, sep, mm = value.partition(":")
+        if not (sep and hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60):
+            raise ValueError(f"expected HH:MM, got {value!r}")
+        return value
+
+    @field_validator("varieties")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        for name in value:
+            exchange, _, code = name.partition(".")
+            try:
+                variety_of(exchange, code)
+            except SymbolError as exc:
+                raise ValueError(f"{name!r}: {exc}") from None
+        return value
+
+    def end_s(self) -> int:
+        """Seconds after the evening's midnight; a close before noon is the next morning."""
+        hh, _, mm = self.end.partition(":")
+        seconds = int(hh) * 3600 + int(mm) * 60
+        return seconds + 86400 if seconds < 12 * 3600 else seconds
+
+
 class CalendarConfig(_Section):
     extra_holidays: list[date] = []
     no_night: list[NoNightModel] = [NoNightModel(first=date(2020, 2, 3), last=date(2020, 5, 6))]
+    night_hours: list[NightHoursModel] = []
 
 
 class LogConfig(_Section):

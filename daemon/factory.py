@@ -6,7 +6,7 @@ from daemon.config import Config
 from daemon.downloader import Validator
 from daemon.questdb_prep import questdb_settings
 from daemon.source_prep import tqsdk_credentials
-from ghtrader_core.calendar import NoNightPeriod, TradingCalendar
+from ghtrader_core.calendar import NightHours, NoNightPeriod, TradingCalendar
 from ghtrader_core.records import DayValidation
 from ghtrader_core.sources.base import TickSource
 from ghtrader_core.sources.replay import ReplayConfig, ReplaySource
@@ -24,6 +24,10 @@ def build_calendar(cfg: Config) -> TradingCalendar:
         extra_holidays=cfg.calendar.extra_holidays,
         no_night=tuple(
             NoNightPeriod(p.first, p.last, frozenset(p.exchanges)) for p in cfg.calendar.no_night
+        ),
+        night_hours=tuple(
+            NightHours(h.first, h.last, h.end_s(), frozenset(h.exchanges), frozenset(h.varieties))
+            for h in cfg.calendar.night_hours
         ),
     )
 

@@ -66,6 +66,30 @@ DEFAULT_NO_NIGHT: tuple[NoNightPeriod, ...] = (NoNightPeriod(date(2020, 2, 3), d
 
 
 @dataclass(frozen=True)
+class NightHours:
+    """Trading days ``first``..``last`` whose night session closed at another time than
+    today's (exchanges have moved night closes over the years): data, not code.
+
+    ``end_s`` counts seconds after midnight of the evening the session opens, so a close
+    after midnight is past 24 h (01:00 is 25 * 3600). ``varieties`` holds ``EX.code``
+    names; empty means every variety of ``exchanges`` that trades at night.
+    """
+
+    first: date
+    last: date
+    end_s: int
+    exchanges: frozenset[Exchange] = frozenset(Exchange)
+    varieties: frozenset[str] = frozenset()
+
+    def applies(self, variety: Variety, trading_day: date) -> bool:
+        if not self.first <= trading_day <= self.last:
+            return False
+        if self.varieties:
+            return f"{variety.exchange}.{variety.code}" in self.varieties
+        return variety.exchange in self.exchanges
+
+
+@dataclass(frozen=True)
 class Session:
     name: str
     start_ns: int
@@ -89,6 +113,7 @@ def local_date_of_ns(ns: int) -> date:
 class TradingCalendar:
     extra_holidays: Iterable[date] = ()
     no_night: Sequence[NoNightPeriod] = DEFAULT_NO_NIGHT
+    night_hours: Sequence[NightHours] = ()
     _holidays: frozenset[date] = field(init=False, repr=False)
     _days: list[date] = field(init=False, repr=False)
 
@@ -155,6 +180,9 @@ class TradingCalendar:
         out: list[Session] = []
         if variety.night is not None and self.has_night(variety, trading_day):
             start_s, end_s = NIGHT_SESSIONS[variety.night]
+            for rule in self.night_hours:  # the last rule that applies wins
+                if rule.applies(variety, trading_day):
+                    end_s = rule.end_s
             base = local_midnight_ns(self.prev_trading_day(trading_day))
             out.append(Session("night", base + start_s * NS_PER_S, base + end_s * NS_PER_S))
         base = local_midnight_ns(trading_day)

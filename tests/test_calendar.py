@@ -4,8 +4,14 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ghtrader_core.calendar import NS_PER_S, NoNightPeriod, TradingCalendar, local_midnight_ns
-from ghtrader_core.symbols import parse_main
+from ghtrader_core.calendar import (
+    NS_PER_S,
+    NightHours,
+    NoNightPeriod,
+    TradingCalendar,
+    local_midnight_ns,
+)
+from ghtrader_core.symbols import Exchange, parse_main
 
 CAL = TradingCalendar()
 CU = parse_main("KQ.m@SHFE.cu").variety
@@ -66,8 +72,13 @@ def test_night_and_saturday_ticks_belong_to_the_next_trading_day() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.datetimes(min_value=datetime(2019, 1, 1), max_value=datetime(2026, 9, 1)),
-                min_size=1, max_size=20))
+@given(
+    st.lists(
+        st.datetimes(min_value=datetime(2019, 1, 1), max_value=datetime(2026, 9, 1)),
+        min_size=1,
+        max_size=20,
+    )
+)
 def test_vectorised_trading_day_matches_scalar(stamps: list[datetime]) -> None:
     ns = np.array([int(s.replace(tzinfo=UTC).timestamp()) * NS_PER_S for s in stamps])
     vec = CAL.trading_days_of(ns)
@@ -78,3 +89,26 @@ def test_next_and_prev_trading_day_skip_weekends_and_holidays() -> None:
     assert CAL.next_trading_day(date(2025, 9, 30)) == date(2025, 10, 9)
     assert CAL.prev_trading_day(date(2025, 11, 10)) == date(2025, 11, 7)
     assert CAL.next_trading_day(date(2025, 11, 7)) - date(2025, 11, 7) == timedelta(days=3)
+
+
+def test_dated_night_hours_move_the_close_for_the_days_and_varieties_they_name() -> None:
+    m = parse_main("KQ.m@DCE.m").variety
+    jd = parse_main("KQ.m@DCE.jd").variety  # no night session: a rule does not invent one
+    rule = NightHours(
+        date(2018, 1, 2), date(2019, 3, 28), 23 * 3600 + 30 * 60, frozenset({Exchange.DCE})
+    )
+    cal = TradingCalendar(night_hours=[rule])
+    night = cal.sessions(m, date(2018, 6, 5))[0]
+    assert night.end_ns == beijing_ns(2018, 6, 4, 23, 30)
+    assert CAL.sessions(m, date(2018, 6, 5))[0].end_ns == beijing_ns(2018, 6, 4, 23)
+    assert cal.sessions(m, date(2019, 4, 2))[0].end_ns == beijing_ns(2019, 4, 1, 23)
+    assert [s.name for s in cal.sessions(jd, date(2018, 6, 5))] == ["am1", "am2", "pm"]
+    only_cu = NightHours(
+        date(2018, 1, 2), date(2018, 12, 28), 26 * 3600 + 1800, varieties=frozenset({"SHFE.cu"})
+    )
+    cal = TradingCalendar(night_hours=[only_cu])
+    assert cal.sessions(CU, date(2018, 6, 5))[0].end_ns == beijing_ns(2018, 6, 5, 2, 30)
+    assert cal.sessions(AU, date(2018, 6, 5))[0].end_ns == beijing_ns(2018, 6, 5, 2, 30)
+    assert cal.sessions(parse_main("KQ.m@SHFE.rb").variety, date(2018, 6, 5))[
+        0
+    ].end_ns == beijing_ns(2018, 6, 4, 23)

@@ -64,3 +64,31 @@ def test_config_version_changes_with_any_value(tmp_path: Path) -> None:
     assert (
         a.version() != b.version() and a.version() == load_config(small_config(tmp_path)).version()
     )
+
+
+def test_dated_night_hours_from_config_reach_the_calendar(tmp_path: Path) -> None:
+    from datetime import date
+
+    from daemon.factory import build_calendar
+    from ghtrader_core.symbols import parse_main
+
+    extra = """
+[[calendar.night_hours]]
+first = 2018-01-02
+last = 2019-03-28
+exchanges = ["DCE"]
+end = "23:30"
+"""
+    cfg = load_config(small_config(tmp_path, extra=extra.replace("[[", "\n[[")))
+    assert cfg.calendar.night_hours[0].end_s() == 23 * 3600 + 1800
+    night = build_calendar(cfg).sessions(parse_main("KQ.m@DCE.m").variety, date(2018, 6, 5))[0]
+    assert night.seconds == 2.5 * 3600
+    bad = small_config(
+        tmp_path,
+        extra="\n[[calendar.night_hours]]\nfirst = 2018-01-02\n"
+        'last = 2018-02-01\nend = "25:00"\nvarieties = ["DCE.zz"]\n',
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(bad)
+    assert "expected HH:MM, got '25:00'" in str(info.value)
+    assert "unknown variety 'zz'" in str(info.value)
