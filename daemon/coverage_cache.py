@@ -16,7 +16,7 @@ from datetime import date
 from daemon.coverage import summarize
 from daemon.events import Observer
 from ghtrader_core.calendar import TradingCalendar
-from ghtrader_core.records import CoverageRow
+from ghtrader_core.records import CoverageRow, DayValidation
 
 RangeKey = tuple[tuple[str, ...], date, date]
 
@@ -59,7 +59,14 @@ class CoverageCache(Observer):
         self.calendar = calendar
         self._rendered = None
 
-    def day_done(self, symbol: str, trading_day: date, rows: int) -> None:
+    def day_done(
+        self,
+        symbol: str,
+        trading_day: date,
+        rows: int,
+        nbytes: int = 0,
+        validation: DayValidation | None = None,
+    ) -> None:
         self._days.setdefault(symbol, {})[trading_day] = rows
         self._rendered = None
 

@@ -26,17 +26,15 @@ class Observer:
 
     def batch_flushed(self, days: int, rows: int, seconds: float) -> None: ...
 
-    def day_done(self, symbol: str, trading_day: date, rows: int) -> None: ...
-
-    def day_stored(
+    def day_done(
         self,
         symbol: str,
         trading_day: date,
         rows: int,
-        nbytes: int,
-        validation: DayValidation | None,
+        nbytes: int = 0,
+        validation: DayValidation | None = None,
     ) -> None:
-        """After ``day_done``: what was written (size, validation verdict), for metrics."""
+        """A day is durable and checkpointed: its rows, bytes and validation verdict."""
 
     def queue_depth(self, days: int) -> None: ...
 
@@ -67,20 +65,16 @@ class Observers(Observer):
         for m in self.members:
             m.batch_flushed(days, rows, seconds)
 
-    def day_done(self, symbol: str, trading_day: date, rows: int) -> None:
-        for m in self.members:
-            m.day_done(symbol, trading_day, rows)
-
-    def day_stored(
+    def day_done(
         self,
         symbol: str,
         trading_day: date,
         rows: int,
-        nbytes: int,
-        validation: DayValidation | None,
+        nbytes: int = 0,
+        validation: DayValidation | None = None,
     ) -> None:
         for m in self.members:
-            m.day_stored(symbol, trading_day, rows, nbytes, validation)
+            m.day_done(symbol, trading_day, rows, nbytes, validation)
 
     def queue_depth(self, days: int) -> None:
         for m in self.members:
@@ -113,6 +107,13 @@ class RunStats(Observer):
     def batch_flushed(self, days: int, rows: int, seconds: float) -> None:
         self.sink_busy_s += seconds
 
-    def day_done(self, symbol: str, trading_day: date, rows: int) -> None:
+    def day_done(
+        self,
+        symbol: str,
+        trading_day: date,
+        rows: int,
+        nbytes: int = 0,
+        validation: DayValidation | None = None,
+    ) -> None:
         self.downloaded += 1
         self.rows += rows

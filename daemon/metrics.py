@@ -198,20 +198,18 @@ class Metrics(Observer):
         self.batch_days.observe(days)
         self.last_progress.set_to_current_time()
 
-    def day_done(self, symbol: str, trading_day: date, rows: int) -> None:
-        self.days.inc()
-        self.rows.inc(rows)
-        self.days_pending.dec()
-        self.last_success.set_to_current_time()
-
-    def day_stored(
+    def day_done(
         self,
         symbol: str,
         trading_day: date,
         rows: int,
-        nbytes: int,
-        validation: DayValidation | None,
+        nbytes: int = 0,
+        validation: DayValidation | None = None,
     ) -> None:
+        self.days.inc()
+        self.rows.inc(rows)
+        self.days_pending.dec()
+        self.last_success.set_to_current_time()
         self.bytes.inc(nbytes)
         if validation is None:
             return

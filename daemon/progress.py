@@ -10,6 +10,7 @@ from typing import TextIO
 import structlog
 
 from daemon.events import Observer
+from ghtrader_core.records import DayValidation
 
 log = structlog.get_logger("ghtraderd.progress")
 
@@ -36,7 +37,14 @@ class Progress(Observer):
     def planned(self, total: int, skipped: int) -> None:
         self.todo = total - skipped
 
-    def day_done(self, symbol: str, trading_day: date, rows: int) -> None:
+    def day_done(
+        self,
+        symbol: str,
+        trading_day: date,
+        rows: int,
+        nbytes: int = 0,
+        validation: DayValidation | None = None,
+    ) -> None:
         self.done += 1
         self.rows += rows
         self._show()

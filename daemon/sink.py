@@ -116,8 +116,7 @@ class BatchingSink:
         nrows = sum(d.day.rows for d in written)
         self.observer.batch_flushed(len(written), nrows, seconds)
         for d in written:
-            self.observer.day_done(d.day.symbol, d.day.trading_day, d.day.rows)
-            self.observer.day_stored(
+            self.observer.day_done(
                 d.day.symbol, d.day.trading_day, d.day.rows, _nbytes(d), d.validation
             )
         log.info(

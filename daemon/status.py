@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from daemon.events import Observer
-from ghtrader_core.records import FailedDay
+from ghtrader_core.records import DayValidation, FailedDay
 
 
 class StatusBoard(Observer):
@@ -50,7 +50,14 @@ class StatusBoard(Observer):
     def batch_flushed(self, days: int, rows: int, seconds: float) -> None:
         self.moved()
 
-    def day_done(self, symbol: str, trading_day: date, rows: int) -> None:
+    def day_done(
+        self,
+        symbol: str,
+        trading_day: date,
+        rows: int,
+        nbytes: int = 0,
+        validation: DayValidation | None = None,
+    ) -> None:
         self.failed.pop((symbol, trading_day), None)
         self.pass_finished += 1
         previous = self.last_success.get(symbol)

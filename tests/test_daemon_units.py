@@ -210,8 +210,7 @@ def test_metrics_observe_validation_and_time_store_calls() -> None:
         findings=(Finding("crossed_book", Severity.ERROR, 3),),
         gaps=(Gap("day", 0, 120 * 10**9),),
     )
-    m.day_done("KQ.m@SHFE.cu", date(2025, 11, 3), 100)
-    m.day_stored("KQ.m@SHFE.cu", date(2025, 11, 3), 100, 4096, v)
+    m.day_done("KQ.m@SHFE.cu", date(2025, 11, 3), 100, 4096, v)
     reg = m.registry
     assert reg.get_sample_value("ghtraderd_jobs_pending") == 5
     assert reg.get_sample_value("ghtraderd_ingested_bytes_total") == 4096
