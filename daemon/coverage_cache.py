@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from datetime import date
 
 from daemon.coverage import summarize
-from daemon.events import Observer
+from daemon.events import Observer, StoredDay
 from ghtrader_core.calendar import TradingCalendar
-from ghtrader_core.records import CoverageRow, DayValidation
+from ghtrader_core.records import CoverageRow
 
 RangeKey = tuple[tuple[str, ...], date, date]
 
@@ -59,15 +59,8 @@ class CoverageCache(Observer):
         self.calendar = calendar
         self._rendered = None
 
-    def day_done(
-        self,
-        symbol: str,
-        trading_day: date,
-        rows: int,
-        nbytes: int = 0,
-        validation: DayValidation | None = None,
-    ) -> None:
-        self._days.setdefault(symbol, {})[trading_day] = rows
+    def day_done(self, day: StoredDay) -> None:
+        self._days.setdefault(day.symbol, {})[day.trading_day] = day.rows
         self._rendered = None
 
     def rows(self) -> list[CoverageRow]:

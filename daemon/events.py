@@ -13,6 +13,17 @@ from datetime import date
 from ghtrader_core.records import DayValidation
 
 
+@dataclass(frozen=True)
+class StoredDay:
+    """A symbol-day that is durable and checkpointed, as observers are told of it."""
+
+    symbol: str
+    trading_day: date
+    rows: int
+    nbytes: int = 0
+    validation: DayValidation | None = None
+
+
 class Observer:
     """No-op base: listeners override what they care about."""
 
@@ -26,14 +37,7 @@ class Observer:
 
     def batch_flushed(self, days: int, rows: int, seconds: float) -> None: ...
 
-    def day_done(
-        self,
-        symbol: str,
-        trading_day: date,
-        rows: int,
-        nbytes: int = 0,
-        validation: DayValidation | None = None,
-    ) -> None:
+    def day_done(self, day: StoredDay) -> None:
         """A day is durable and checkpointed: its rows, bytes and validation verdict."""
 
     def queue_depth(self, days: int) -> None: ...
@@ -65,16 +69,9 @@ class Observers(Observer):
         for m in self.members:
             m.batch_flushed(days, rows, seconds)
 
-    def day_done(
-        self,
-        symbol: str,
-        trading_day: date,
-        rows: int,
-        nbytes: int = 0,
-        validation: DayValidation | None = None,
-    ) -> None:
+    def day_done(self, day: StoredDay) -> None:
         for m in self.members:
-            m.day_done(symbol, trading_day, rows, nbytes, validation)
+            m.day_done(day)
 
     def queue_depth(self, days: int) -> None:
         for m in self.members:
@@ -107,13 +104,6 @@ class RunStats(Observer):
     def batch_flushed(self, days: int, rows: int, seconds: float) -> None:
         self.sink_busy_s += seconds
 
-    def day_done(
-        self,
-        symbol: str,
-        trading_day: date,
-        rows: int,
-        nbytes: int = 0,
-        validation: DayValidation | None = None,
-    ) -> None:
+    def day_done(self, day: StoredDay) -> None:
         self.downloaded += 1
-        self.rows += rows
+        self.rows += day.rows

@@ -23,8 +23,7 @@ from typing import Any, TypeVar
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from daemon.events import Observer
-from ghtrader_core.records import DayValidation
+from daemon.events import Observer, StoredDay
 
 T = TypeVar("T")
 
@@ -198,19 +197,13 @@ class Metrics(Observer):
         self.batch_days.observe(days)
         self.last_progress.set_to_current_time()
 
-    def day_done(
-        self,
-        symbol: str,
-        trading_day: date,
-        rows: int,
-        nbytes: int = 0,
-        validation: DayValidation | None = None,
-    ) -> None:
+    def day_done(self, day: StoredDay) -> None:
         self.days.inc()
-        self.rows.inc(rows)
+        self.rows.inc(day.rows)
         self.days_pending.dec()
         self.last_success.set_to_current_time()
-        self.bytes.inc(nbytes)
+        self.bytes.inc(day.nbytes)
+        validation = day.validation
         if validation is None:
             return
         self.validated.labels(str(validation.status)).inc()

@@ -9,8 +9,7 @@ from typing import TextIO
 
 import structlog
 
-from daemon.events import Observer
-from ghtrader_core.records import DayValidation
+from daemon.events import Observer, StoredDay
 
 log = structlog.get_logger("ghtraderd.progress")
 
@@ -37,16 +36,9 @@ class Progress(Observer):
     def planned(self, total: int, skipped: int) -> None:
         self.todo = total - skipped
 
-    def day_done(
-        self,
-        symbol: str,
-        trading_day: date,
-        rows: int,
-        nbytes: int = 0,
-        validation: DayValidation | None = None,
-    ) -> None:
+    def day_done(self, day: StoredDay) -> None:
         self.done += 1
-        self.rows += rows
+        self.rows += day.rows
         self._show()
 
     def day_failed(self, symbol: str, trading_day: date, reason: str, permanent: bool) -> None:

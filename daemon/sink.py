@@ -22,7 +22,7 @@ import structlog
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from daemon.config import SinkConfig
-from daemon.events import Observer
+from daemon.events import Observer, StoredDay
 from daemon.retry import RetryPolicy, call_with_retry
 from ghtrader_core.errors import FatalError
 from ghtrader_core.records import Checkpoint, FailedDay, ManifestEntry
@@ -117,7 +117,7 @@ class BatchingSink:
         self.observer.batch_flushed(len(written), nrows, seconds)
         for d in written:
             self.observer.day_done(
-                d.day.symbol, d.day.trading_day, d.day.rows, _nbytes(d), d.validation
+                StoredDay(d.day.symbol, d.day.trading_day, d.day.rows, _nbytes(d), d.validation)
             )
         log.info(
             "flushed",

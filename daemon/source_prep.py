@@ -14,12 +14,11 @@ from datetime import date
 import anyio
 import structlog
 
-from daemon.events import Observer
+from daemon.events import Observer, StoredDay
 from daemon.planner import Job
 from daemon.retry import RetryPolicy, call_with_retry
 from daemon.secrets import read_secret
 from ghtrader_core.errors import FatalError
-from ghtrader_core.records import DayValidation
 from ghtrader_core.schedule import MainSchedule
 from ghtrader_core.sources.base import TickSource
 from ghtrader_core.sources.hooks import KeepsCache, NeedsSchedule
@@ -96,15 +95,8 @@ class CachePruner(Observer):
     def __init__(self, source: KeepsCache) -> None:
         self.source = source
 
-    def day_done(
-        self,
-        symbol: str,
-        trading_day: date,
-        rows: int,
-        nbytes: int = 0,
-        validation: DayValidation | None = None,
-    ) -> None:
-        self.source.day_durable(symbol, trading_day)
+    def day_done(self, day: StoredDay) -> None:
+        self.source.day_durable(day.symbol, day.trading_day)
 
 
 def source_observers(source: TickSource) -> list[Observer]:

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from daemon.events import Observer
-from ghtrader_core.records import DayValidation, FailedDay
+from daemon.events import Observer, StoredDay
+from ghtrader_core.records import FailedDay
 
 
 class StatusBoard(Observer):
@@ -50,19 +50,12 @@ class StatusBoard(Observer):
     def batch_flushed(self, days: int, rows: int, seconds: float) -> None:
         self.moved()
 
-    def day_done(
-        self,
-        symbol: str,
-        trading_day: date,
-        rows: int,
-        nbytes: int = 0,
-        validation: DayValidation | None = None,
-    ) -> None:
-        self.failed.pop((symbol, trading_day), None)
+    def day_done(self, day: StoredDay) -> None:
+        self.failed.pop((day.symbol, day.trading_day), None)
         self.pass_finished += 1
-        previous = self.last_success.get(symbol)
-        newest = max(trading_day, previous[1]) if previous else trading_day
-        self.last_success[symbol] = (datetime.now(tz=UTC), newest)
+        previous = self.last_success.get(day.symbol)
+        newest = max(day.trading_day, previous[1]) if previous else day.trading_day
+        self.last_success[day.symbol] = (datetime.now(tz=UTC), newest)
 
     def as_dict(self) -> dict[str, Any]:
         return {

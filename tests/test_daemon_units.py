@@ -14,6 +14,7 @@ import pytest
 
 from daemon.config import Config
 from daemon.coverage_cache import CoverageCache, render
+from daemon.events import StoredDay
 from daemon.http import HttpServer, json_response
 from daemon.instance import InstanceLock
 from daemon.metrics import Metrics, instrument_store
@@ -173,8 +174,8 @@ def test_coverage_cache_matches_the_store_view_and_updates() -> None:
     symbols = ["KQ.m@SHFE.cu", "KQ.m@DCE.m"]
     start, end = date(2025, 11, 3), date(2025, 11, 7)
     assert cache.json(symbols, start, end) == render(rows, cal, symbols, start, end)
-    cache.day_done("KQ.m@DCE.m", date(2025, 11, 4), 50)
-    cache.day_done("KQ.m@SHFE.cu", date(2025, 11, 6), 99)
+    cache.day_done(StoredDay("KQ.m@DCE.m", date(2025, 11, 4), 50))
+    cache.day_done(StoredDay("KQ.m@SHFE.cu", date(2025, 11, 6), 99))
     expected = [
         CoverageRow("KQ.m@DCE.m", days[1], days[1], 1, 50, (days[1],)),
         CoverageRow(
@@ -195,7 +196,7 @@ def test_coverage_cache_renders_once_until_something_changes() -> None:
     cache.seed([CoverageRow(s, days[0], days[-1], len(days), 10_000, days) for s in symbols])
     first = cache.json(symbols, days[0], days[-1])
     assert cache.json(symbols, days[0], days[-1]) is first
-    cache.day_done(symbols[0], date(2025, 12, 1), 5)
+    cache.day_done(StoredDay(symbols[0], date(2025, 12, 1), 5))
     changed = cache.json(symbols, days[0], days[-1])
     assert changed is not first and cache.json(symbols, days[0], days[-1]) is changed
     assert cache.json(symbols[:1], days[0], days[-1]) is not changed  # another range
@@ -210,7 +211,7 @@ def test_metrics_observe_validation_and_time_store_calls() -> None:
         findings=(Finding("crossed_book", Severity.ERROR, 3),),
         gaps=(Gap("day", 0, 120 * 10**9),),
     )
-    m.day_done("KQ.m@SHFE.cu", date(2025, 11, 3), 100, 4096, v)
+    m.day_done(StoredDay("KQ.m@SHFE.cu", date(2025, 11, 3), 100, 4096, v))
     reg = m.registry
     assert reg.get_sample_value("ghtraderd_jobs_pending") == 5
     assert reg.get_sample_value("ghtraderd_ingested_bytes_total") == 4096
