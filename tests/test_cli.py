@@ -50,32 +50,10 @@ def test_backfill_json_summary_then_coverage_agrees_then_nothing_to_do(tmp_path:
 
 def test_cli_overrides_narrow_the_plan(tmp_path: Path) -> None:
     cfg = small_config(tmp_path)
-    out = run_cli(
-        "backfill",
-        "-c",
-        str(cfg),
-        "--json",
-        "--symbols",
-        "KQ.m@CFFEX.IF",
-        "--start",
-        "2025-11-04",
-        "--end",
-        "2025-11-04",
-    )
+    one_day = ["--symbols", "KQ.m@CFFEX.IF", "--start", "2025-11-04", "--end", "2025-11-04"]
+    out = run_cli("backfill", "-c", str(cfg), "--json", *one_day)
     assert json.loads(out.stdout)["downloaded"] == 1
-    forced = run_cli(
-        "backfill",
-        "-c",
-        str(cfg),
-        "--json",
-        "--symbols",
-        "KQ.m@CFFEX.IF",
-        "--start",
-        "2025-11-04",
-        "--end",
-        "2025-11-04",
-        "--force",
-    )
+    forced = run_cli("backfill", "-c", str(cfg), "--json", *one_day, "--force")
     assert json.loads(forced.stdout)["downloaded"] == 1
 
 

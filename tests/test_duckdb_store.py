@@ -144,3 +144,21 @@ def test_read_day_returns_dates_not_strings(tmp_path: Path) -> None:
 
     frame = anyio.run(go)
     assert set(frame["trading_day"]) == {date(2025, 11, 3)}
+
+
+async def test_a_failing_write_leaves_nothing_behind(tmp_path: Path) -> None:
+    from ghtrader_core.store.duckdb import _transaction
+
+    store = await opened(tmp_path)
+    w = day_write(date(2025, 11, 3))
+    await store.write_days([w])
+
+    def half_then_fail(con: object) -> None:
+        with _transaction(con):  # type: ignore[arg-type]
+            con.execute("DELETE FROM ticks")  # type: ignore[attr-defined]
+            raise RuntimeError("disk full, say")
+
+    with pytest.raises(RuntimeError):
+        await store._run(half_then_fail)
+    assert (await store.table_counts())["ticks"] == w.day.rows  # the delete was rolled back
+    await store.close()

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -163,8 +164,7 @@ class DuckDBStore:
         def write(con: duckdb.DuckDBPyConnection) -> None:
             tables = [_arrow_day(d) for d in days if d.day.rows]
             ticks = pa.concat_tables(tables) if tables else None
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with _transaction(con):
                 con.register("day_keys", keys)
                 # The day range lets DuckDB skip row groups by their min/max statistics.
                 first = min(d.day.trading_day for d in days)
@@ -182,10 +182,6 @@ class DuckDBStore:
                     con.unregister("incoming")
                 _insert_validations(con, summary, findings, gaps)
                 con.unregister("day_keys")
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
 
         await self._run(write)
 
@@ -223,8 +219,7 @@ class DuckDBStore:
         ]
 
         def write(con: duckdb.DuckDBPyConnection) -> None:
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with _transaction(con):
                 if cps:
                     con.executemany(
                         "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?, ?, ?, ?, ?)", cps
@@ -237,10 +232,6 @@ class DuckDBStore:
                     con.executemany(
                         "INSERT OR REPLACE INTO manifests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", man
                     )
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
 
         await self._run(write)
 
@@ -387,8 +378,7 @@ class DuckDBStore:
         )
 
         def write(con: duckdb.DuckDBPyConnection) -> None:
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with _transaction(con):
                 con.register("marks", marks)
                 for table in _DAY_TABLES[1:]:
                     con.execute(
@@ -403,10 +393,6 @@ class DuckDBStore:
                     "AND checkpoints.fingerprint = m.fingerprint"
                 )
                 con.unregister("marks")
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
 
         await self._run(write)
 
@@ -479,6 +465,18 @@ class DuckDBStore:
             return out
 
         return await self._run(count)
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One DuckDB transaction: committed when the block ends, rolled back on any error."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def _insert_validations(
