@@ -36,19 +36,19 @@ from daemon.events import Observer
 from daemon.logs import configure_logging
 from daemon.sink import BatchingSink
 from ghtrader_core.calendar import TradingCalendar
-from ghtrader_core.sources.synthetic import SyntheticConfig, simulate_day
-from ghtrader_core.store import questdb_queries as q
-from ghtrader_core.store import questdb_schema as schema
+from ghtrader_core.sources.synthetic.source import SyntheticConfig, simulate_day
 from ghtrader_core.store.base import DayWrite
-from ghtrader_core.store.questdb import QuestDBSettings, QuestDBStore, day_frames
-from ghtrader_core.store.questdb_ilp import (
+from ghtrader_core.store.questdb import queries as q
+from ghtrader_core.store.questdb import schema as schema
+from ghtrader_core.store.questdb.ilp import (
     IlpSettings,
     IlpWriter,
     SenderLike,
     encode,
     new_buffer,
 )
-from ghtrader_core.store.questdb_sql import Sql
+from ghtrader_core.store.questdb.sql import Sql
+from ghtrader_core.store.questdb.store import QuestDBSettings, QuestDBStore, day_frames
 from ghtrader_core.symbols import parse_main
 from ghtrader_core.ticks import FLOAT_COLUMNS, fingerprint
 

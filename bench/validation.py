@@ -41,7 +41,7 @@ from daemon.pipeline import backfill
 from daemon.revalidate import revalidate
 from ghtrader_core.calendar import TradingCalendar
 from ghtrader_core.records import DayValidation, Severity
-from ghtrader_core.sources.synthetic import FAULT_KINDS, SyntheticConfig, simulate_day
+from ghtrader_core.sources.synthetic.source import FAULT_KINDS, SyntheticConfig, simulate_day
 from ghtrader_core.store.base import Store, ValidationWrite
 from ghtrader_core.symbols import parse_main
 from ghtrader_core.ticks import DayFrame

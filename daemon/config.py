@@ -24,7 +24,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from ghtrader_core.sources.synthetic import FAULT_KINDS
+from ghtrader_core.sources.synthetic.source import FAULT_KINDS
 from ghtrader_core.symbols import Exchange, SymbolError, parse_main, variety_of
 from ghtrader_core.validation.thresholds import Thresholds
 

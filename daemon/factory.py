@@ -9,12 +9,12 @@ from daemon.source_prep import tqsdk_credentials
 from ghtrader_core.calendar import NightHours, NoNightPeriod, TradingCalendar
 from ghtrader_core.records import DayValidation
 from ghtrader_core.sources.base import TickSource
-from ghtrader_core.sources.replay import ReplayConfig, ReplaySource
-from ghtrader_core.sources.synthetic import SyntheticConfig, SyntheticSource
-from ghtrader_core.sources.tqsdk import TqSdkSettings, TqSdkSource, real_api_factory
+from ghtrader_core.sources.replay.source import ReplayConfig, ReplaySource
+from ghtrader_core.sources.synthetic.source import SyntheticConfig, SyntheticSource
+from ghtrader_core.sources.tqsdk.source import TqSdkSettings, TqSdkSource, real_api_factory
 from ghtrader_core.store.base import Store
-from ghtrader_core.store.duckdb import DuckDBStore
-from ghtrader_core.store.questdb import QuestDBStore
+from ghtrader_core.store.duckdb.store import DuckDBStore
+from ghtrader_core.store.questdb.store import QuestDBStore
 from ghtrader_core.ticks import DayFrame
 from ghtrader_core.validation import validate_day
 

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from daemon.config import QuestDBConfig
 from daemon.secrets import read_secret
 from ghtrader_core.errors import FatalError
-from ghtrader_core.store.questdb import QuestDBSettings
-from ghtrader_core.store.questdb_ilp import IlpSettings
-from ghtrader_core.store.questdb_pg import PgSettings
+from ghtrader_core.store.questdb.ilp import IlpSettings
+from ghtrader_core.store.questdb.pg import PgSettings
+from ghtrader_core.store.questdb.store import QuestDBSettings
 
 PASSWORD_ENV = "QUESTDB_PASSWORD"
 PASSWORD_CREDENTIAL = "questdb_password"

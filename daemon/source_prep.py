@@ -22,7 +22,7 @@ from ghtrader_core.errors import FatalError
 from ghtrader_core.schedule import MainSchedule
 from ghtrader_core.sources.base import TickSource
 from ghtrader_core.sources.hooks import KeepsCache, NeedsSchedule
-from ghtrader_core.sources.tqsdk import Credentials
+from ghtrader_core.sources.tqsdk.source import Credentials
 from ghtrader_core.store.base import Store
 
 log = structlog.get_logger("ghtraderd.sources")

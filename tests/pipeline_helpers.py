@@ -10,7 +10,7 @@ from typing import Any
 
 from daemon.config import Config
 from ghtrader_core.calendar import TradingCalendar
-from ghtrader_core.sources.synthetic import SyntheticConfig, SyntheticSource
+from ghtrader_core.sources.synthetic.source import SyntheticConfig, SyntheticSource
 
 GHTRADERD = [sys.executable, "-m", "daemon.cli"]
 REPO = Path(__file__).resolve().parents[1]

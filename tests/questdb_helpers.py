@@ -16,8 +16,8 @@ import questdb
 
 from ghtrader_core.records import DayStatus, DayValidation, Finding, Gap, Severity
 from ghtrader_core.store.base import DayWrite
-from ghtrader_core.store.questdb_ilp import IlpSettings, SenderLike
-from ghtrader_core.store.questdb_sql import Sql
+from ghtrader_core.store.questdb.ilp import IlpSettings, SenderLike
+from ghtrader_core.store.questdb.sql import Sql
 from ghtrader_core.ticks import DayFrame, fingerprint, normalize
 
 SYMBOL = "KQ.m@SHFE.cu"

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ghtrader_core.sources.tqsdk import tq_tick_columns
+from ghtrader_core.sources.tqsdk.source import tq_tick_columns
 
 REAL_TICKS = Path(__file__).resolve().parent / "data" / "real-ticks"  # see PROVENANCE.md
 CU_FILES = {

@@ -12,7 +12,7 @@ from pathlib import Path
 import anyio
 
 from daemon import exitcodes
-from ghtrader_core.store.duckdb import DuckDBStore
+from ghtrader_core.store.duckdb.store import DuckDBStore
 from tests.pipeline_helpers import GHTRADERD, REPO, run_cli, small_config
 
 

@@ -8,9 +8,9 @@ import pytest
 from ghtrader_core.calendar import TradingCalendar
 from ghtrader_core.errors import StoreLockedError, StorePathError
 from ghtrader_core.records import Checkpoint, FailedDay, IngestRun
-from ghtrader_core.sources.synthetic import SyntheticConfig, simulate_day
+from ghtrader_core.sources.synthetic.source import SyntheticConfig, simulate_day
 from ghtrader_core.store.base import DayWrite, Store
-from ghtrader_core.store.duckdb import DuckDBStore
+from ghtrader_core.store.duckdb.store import DuckDBStore
 from ghtrader_core.symbols import parse_main
 from ghtrader_core.ticks import fingerprint
 
@@ -147,7 +147,7 @@ def test_read_day_returns_dates_not_strings(tmp_path: Path) -> None:
 
 
 async def test_a_failing_write_leaves_nothing_behind(tmp_path: Path) -> None:
-    from ghtrader_core.store.duckdb import _transaction
+    from ghtrader_core.store.duckdb.store import _transaction
 
     store = await opened(tmp_path)
     w = day_write(date(2025, 11, 3))

@@ -22,9 +22,9 @@ from ghtrader_core.errors import (
     StoreUnavailableError,
 )
 from ghtrader_core.records import FailedDay
-from ghtrader_core.sources.synthetic import SyntheticConfig, SyntheticSource, simulate_day
+from ghtrader_core.sources.synthetic.source import SyntheticConfig, SyntheticSource, simulate_day
 from ghtrader_core.store.base import DayWrite
-from ghtrader_core.store.duckdb import DuckDBStore
+from ghtrader_core.store.duckdb.store import DuckDBStore
 from ghtrader_core.symbols import MainSymbol, parse_main
 from ghtrader_core.ticks import DayFrame, fingerprint
 from tests.pipeline_helpers import config_obj, small_config

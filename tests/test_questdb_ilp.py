@@ -16,14 +16,14 @@ from datetime import date
 import pytest
 
 from ghtrader_core.errors import FatalError, PermanentError, RetryableError
-from ghtrader_core.store.questdb import day_frames
-from ghtrader_core.store.questdb_ilp import (
+from ghtrader_core.store.questdb.ilp import (
     IlpSettings,
     IlpWriter,
     classify,
     encode,
     new_buffer,
 )
+from ghtrader_core.store.questdb.store import day_frames
 from ghtrader_core.ticks import FLOAT_COLUMNS
 from tests.questdb_helpers import (
     CONTRACT,

@@ -32,12 +32,12 @@ from daemon.pipeline import backfill
 from daemon.sink import BatchingSink
 from ghtrader_core.calendar import TradingCalendar
 from ghtrader_core.errors import PermanentError
-from ghtrader_core.store import questdb_schema as schema
 from ghtrader_core.store.base import ValidationWrite
-from ghtrader_core.store.duckdb import DuckDBStore
-from ghtrader_core.store.questdb import QuestDBSettings, QuestDBStore
-from ghtrader_core.store.questdb_ilp import IlpFrame, IlpSettings, IlpWriter
-from ghtrader_core.store.questdb_pg import PgSettings
+from ghtrader_core.store.duckdb.store import DuckDBStore
+from ghtrader_core.store.questdb import schema as schema
+from ghtrader_core.store.questdb.ilp import IlpFrame, IlpSettings, IlpWriter
+from ghtrader_core.store.questdb.pg import PgSettings
+from ghtrader_core.store.questdb.store import QuestDBSettings, QuestDBStore
 from tests.pipeline_helpers import config_obj, small_config, synthetic
 from tests.questdb_helpers import DAY, T0, a_validation, small_day
 

@@ -19,14 +19,15 @@ from typing import Any
 
 import pytest
 
-import ghtrader_core.store.questdb as store_module
-from ghtrader_core.store import questdb_queries, questdb_schema
-from ghtrader_core.store.questdb_pg import AsyncpgClient
-from ghtrader_core.store.questdb_sql import REGISTRY, Sql
+import ghtrader_core.store.questdb.store as store_module
+from ghtrader_core.store.questdb import queries as questdb_queries
+from ghtrader_core.store.questdb import schema as questdb_schema
+from ghtrader_core.store.questdb.pg import AsyncpgClient
+from ghtrader_core.store.questdb.sql import REGISTRY, Sql
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "tests" / "questdb_sql_check.mjs"
-STORE_DIR = REPO / "ghtrader_core" / "store"
+STORE_DIR = REPO / "ghtrader_core" / "store" / "questdb"
 NEGATIVE = {
     "negative_partition_by_days": (
         "CREATE TABLE t (ts TIMESTAMP, x DOUBLE) TIMESTAMP(ts) PARTITION BY DAYS WAL"
@@ -113,7 +114,7 @@ def _sql_literals_outside_sql_calls(path: Path) -> list[str]:
 
 
 def test_no_sql_text_outside_registered_statements() -> None:
-    files = sorted(STORE_DIR.glob("questdb*.py"))
+    files = sorted(STORE_DIR.glob("*.py"))
     assert Path(store_module.__file__).resolve() in {f.resolve() for f in files}
     stray = [s for f in files for s in _sql_literals_outside_sql_calls(f)]
     assert not stray, "\n".join(stray)

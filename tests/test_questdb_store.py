@@ -25,11 +25,11 @@ from daemon.sink import BatchingSink
 from ghtrader_core.errors import RetryableError
 from ghtrader_core.records import Checkpoint, IngestRun
 from ghtrader_core.store import base
-from ghtrader_core.store import questdb_schema as schema
-from ghtrader_core.store.questdb import QuestDBSchemaError, QuestDBSettings, QuestDBStore
-from ghtrader_core.store.questdb_ilp import IlpSettings, IlpWriter
-from ghtrader_core.store.questdb_pg import PgSettings
-from ghtrader_core.store.questdb_visibility import (
+from ghtrader_core.store.questdb import schema as schema
+from ghtrader_core.store.questdb.ilp import IlpSettings, IlpWriter
+from ghtrader_core.store.questdb.pg import PgSettings
+from ghtrader_core.store.questdb.store import QuestDBSchemaError, QuestDBSettings, QuestDBStore
+from ghtrader_core.store.questdb.visibility import (
     VisibilityTimeoutError,
     WalState,
     WalTableSuspendedError,
@@ -365,7 +365,7 @@ async def test_checkpoints_filter_symbols_and_bookkeeping_uses_naive_utc() -> No
 
 
 async def test_validation_generation_is_content_addressed() -> None:
-    from ghtrader_core.store.questdb import generation
+    from ghtrader_core.store.questdb.store import generation
 
     assert generation(a_validation()) == generation(a_validation())
     assert generation(a_validation(findings=2)) != generation(a_validation())

@@ -15,13 +15,13 @@ from daemon.factory import build_source
 from daemon.pipeline import backfill
 from ghtrader_core.calendar import TradingCalendar
 from ghtrader_core.errors import PermanentError
-from ghtrader_core.sources.replay import (
+from ghtrader_core.sources.replay.source import (
     ReplayConfig,
     ReplaySource,
     export_day,
     name_label,
 )
-from ghtrader_core.store.duckdb import DuckDBStore
+from ghtrader_core.store.duckdb.store import DuckDBStore
 from ghtrader_core.symbols import parse_main
 from ghtrader_core.ticks import SOURCE_COLUMNS, DayFrame
 from tests.pipeline_helpers import run_cli, synthetic

@@ -23,8 +23,8 @@ from daemon.factory import build_source, tqsdk_settings
 from daemon.pipeline import backfill
 from ghtrader_core.calendar import TradingCalendar
 from ghtrader_core.errors import FatalError, PermanentError, RetryableError
-from ghtrader_core.sources.tqsdk import Credentials, TqSdkSource, real_api_factory
-from ghtrader_core.store.duckdb import DuckDBStore
+from ghtrader_core.sources.tqsdk.source import Credentials, TqSdkSource, real_api_factory
+from ghtrader_core.store.duckdb.store import DuckDBStore
 from ghtrader_core.symbols import parse_main
 from ghtrader_core.ticks import SOURCE_COLUMNS
 from tests.pipeline_helpers import run_cli

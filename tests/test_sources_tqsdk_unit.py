@@ -25,16 +25,16 @@ from ghtrader_core.errors import (
     PermanentError,
     RetryableError,
 )
-from ghtrader_core.sources import tqsdk_errors
 from ghtrader_core.sources.hooks import KeepsCache, NeedsSchedule
-from ghtrader_core.sources.tqsdk import (
+from ghtrader_core.sources.tqsdk import errors as tqsdk_errors
+from ghtrader_core.sources.tqsdk.source import (
     TqSdkSettings,
     TqSdkSource,
     import_tqsdk,
     prune_cache,
     tq_tick_columns,
 )
-from ghtrader_core.store.duckdb import DuckDBStore
+from ghtrader_core.store.duckdb.store import DuckDBStore
 from ghtrader_core.symbols import parse_main
 from tests.pipeline_helpers import small_config
 from tests.sources_helpers import FakeTqApi, FakeWorld, real_cu_frame, synthetic_tq_frame

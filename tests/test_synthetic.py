@@ -7,7 +7,7 @@ import pytest
 from ghtrader_core.calendar import TradingCalendar
 from ghtrader_core.errors import MaintenanceError, RetryableError
 from ghtrader_core.sources.base import TickSource
-from ghtrader_core.sources.synthetic import (
+from ghtrader_core.sources.synthetic.source import (
     FAULT_KINDS,
     SyntheticConfig,
     SyntheticSource,

@@ -12,7 +12,7 @@ import pytest
 import ghtrader_core.validation.quality as quality_mod
 from ghtrader_core.calendar import NS_PER_S
 from ghtrader_core.records import DayStatus, Severity
-from ghtrader_core.sources.synthetic import FAULT_KINDS
+from ghtrader_core.sources.synthetic.source import FAULT_KINDS
 from ghtrader_core.ticks import DEEP_BOOK, empty_ticks
 from ghtrader_core.validation import FAULT_CHECKS, VALIDATOR_VERSION
 from tests.validation_helpers import MON, TUE, day_of, found, serious, validate

@@ -16,7 +16,7 @@ from daemon.pipeline import backfill
 from daemon.revalidate import revalidate
 from ghtrader_core.calendar import TradingCalendar
 from ghtrader_core.store.base import ValidationWrite
-from ghtrader_core.store.duckdb import DuckDBStore
+from ghtrader_core.store.duckdb.store import DuckDBStore
 from ghtrader_core.validation import VALIDATOR_VERSION, Thresholds
 from tests.pipeline_helpers import config_obj, small_config
 

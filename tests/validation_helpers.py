@@ -11,7 +11,7 @@ import pandas as pd
 
 from ghtrader_core.calendar import NS_PER_S, Session, TradingCalendar, local_midnight_ns
 from ghtrader_core.records import DayValidation, Finding, Severity
-from ghtrader_core.sources.synthetic import InjectedFault, SyntheticConfig, simulate_day
+from ghtrader_core.sources.synthetic.source import InjectedFault, SyntheticConfig, simulate_day
 from ghtrader_core.symbols import parse_main
 from ghtrader_core.ticks import DayFrame
 from ghtrader_core.validation import Thresholds, validate_day

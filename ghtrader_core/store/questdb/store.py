@@ -46,10 +46,10 @@ from ghtrader_core.records import (
     IngestRun,
     ManifestEntry,
 )
-from ghtrader_core.store import questdb_queries as q
-from ghtrader_core.store import questdb_schema as schema
 from ghtrader_core.store.base import DayWrite, GapRow, ValidationRow, ValidationWrite
-from ghtrader_core.store.questdb_ilp import (
+from ghtrader_core.store.questdb import queries as q
+from ghtrader_core.store.questdb import schema as schema
+from ghtrader_core.store.questdb.ilp import (
     TICK_SYMBOLS,
     IlpFrame,
     IlpSettings,
@@ -57,9 +57,9 @@ from ghtrader_core.store.questdb_ilp import (
     Scratch,
     ticks_frame,
 )
-from ghtrader_core.store.questdb_pg import AsyncpgClient, PgClient, PgSettings
-from ghtrader_core.store.questdb_sql import Sql
-from ghtrader_core.store.questdb_visibility import WalState, wait_applied
+from ghtrader_core.store.questdb.pg import AsyncpgClient, PgClient, PgSettings
+from ghtrader_core.store.questdb.sql import Sql
+from ghtrader_core.store.questdb.visibility import WalState, wait_applied
 from ghtrader_core.ticks import FLOAT_COLUMNS, TICK_COLUMNS, empty_ticks
 
 log = logging.getLogger("ghtraderd.questdb")

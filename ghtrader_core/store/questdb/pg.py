@@ -19,7 +19,7 @@ from typing import Any, Protocol, TypeVar
 import asyncpg
 
 from ghtrader_core.errors import FatalError, PermanentError, StoreUnavailableError
-from ghtrader_core.store.questdb_sql import Sql
+from ghtrader_core.store.questdb.sql import Sql
 
 T = TypeVar("T")
 

@@ -50,7 +50,7 @@ import pandas as pd
 
 from ghtrader_core.calendar import TradingCalendar
 from ghtrader_core.errors import PermanentError, RetryableError
-from ghtrader_core.sources.tqsdk_errors import classify
+from ghtrader_core.sources.tqsdk.errors import classify
 from ghtrader_core.symbols import MainSymbol
 from ghtrader_core.ticks import DayFrame, TickSchemaError, normalize
 

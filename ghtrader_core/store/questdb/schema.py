@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ghtrader_core.store.questdb_sql import Sql
+from ghtrader_core.store.questdb.sql import Sql
 from ghtrader_core.ticks import FLOAT_COLUMNS
 
 QUESTDB_SCHEMA_VERSION = 1

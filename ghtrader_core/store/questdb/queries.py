@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ghtrader_core.store.questdb_sql import Sql
+from ghtrader_core.store.questdb.sql import Sql
 from ghtrader_core.ticks import FLOAT_COLUMNS
 
 _T = datetime(2025, 11, 3)  # example timestamp argument (naive UTC, as sent)

@@ -1,0 +1,1 @@
+"""The tqsdk backend."""
