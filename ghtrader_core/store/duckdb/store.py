@@ -41,6 +41,7 @@ from ghtrader_core.store.base import (
     ValidationRow,
     ValidationWrite,
 )
+from ghtrader_core.store.duckdb.read import DuckDBReader
 from ghtrader_core.ticks import FLOAT_COLUMNS, SOURCE_COLUMNS, TICK_COLUMNS
 
 T = TypeVar("T")
@@ -148,6 +149,10 @@ class DuckDBStore:
 
     async def ping(self) -> None:
         await self._run(lambda con: con.execute("SELECT 1").fetchone())
+
+    def reader(self) -> DuckDBReader:
+        """The read API's SQL (``ghtrader_core.read``) over this store's connection."""
+        return DuckDBReader(self._run)
 
     # -- writes -----------------------------------------------------------------------
     async def write_days(self, days: Sequence[DayWrite]) -> None:

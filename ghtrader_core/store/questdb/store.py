@@ -58,6 +58,7 @@ from ghtrader_core.store.questdb.ilp import (
     ticks_frame,
 )
 from ghtrader_core.store.questdb.pg import AsyncpgClient, PgClient, PgSettings
+from ghtrader_core.store.questdb.read import QuestDBReader
 from ghtrader_core.store.questdb.sql import Sql
 from ghtrader_core.store.questdb.visibility import WalState, wait_applied
 from ghtrader_core.ticks import FLOAT_COLUMNS, TICK_COLUMNS, empty_ticks
@@ -174,6 +175,10 @@ class QuestDBStore:
         else:
             await self.pg.fetch(q.PING)
         await self._ping_ilp()
+
+    def reader(self) -> QuestDBReader:
+        """The read API's statements (``ghtrader_core.read``) over this store's client."""
+        return QuestDBReader(self.pg)
 
     async def _ping_ilp(self) -> None:
         await anyio.to_thread.run_sync(
