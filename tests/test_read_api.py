@@ -25,7 +25,7 @@ from daemon.reader import open_async_reader, open_reader
 from ghtrader_core.calendar import TradingCalendar
 from ghtrader_core.read import AsyncReader, ExcludedDay, Reader
 from ghtrader_core.records import DayStatus, DayValidation, Finding, Severity
-from ghtrader_core.store.base import ValidationWrite
+from ghtrader_core.store.base import Store, ValidationWrite
 from ghtrader_core.store.duckdb.store import DuckDBStore
 from ghtrader_core.symbols import SymbolError
 from ghtrader_core.ticks import SOURCE_COLUMNS, TICK_COLUMNS
@@ -80,7 +80,7 @@ async def stored(store: DuckDBStore, symbol: str, days: list[date]) -> pd.DataFr
     return pd.concat(frames, ignore_index=True)
 
 
-async def fail_day(store: DuckDBStore, symbol: str, day: date) -> None:
+async def fail_day(store: Store, symbol: str, day: date) -> None:
     """Record a re-validation of ``day`` that failed (what ``ghtraderd validate`` writes)."""
     checkpoint = (await store.checkpoints([symbol], day, day))[(symbol, day)]
     verdict = DayValidation(
