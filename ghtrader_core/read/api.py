@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -61,6 +62,14 @@ def empty_frame(columns: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+_TEXT: Any = pd.Series(["text"]).dtype  # what pandas makes of strings: object, "str" in 3.x
+
+
+def _text(values: list[str], codes: np.ndarray) -> Any:
+    """A text column of ``values[codes]`` built from the few distinct values, not per row."""
+    return pd.array(np.array(values, dtype=object), dtype=_TEXT).take(codes)
+
+
 def _day_runs(td: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Days sorted ascending as (first row of each run, its day): O(n), no sort."""
     if len(td) == 0:
@@ -90,8 +99,8 @@ def assemble(raw: pd.DataFrame, plan: DayPlan, columns: Sequence[str]) -> pd.Dat
     contract, segment = plan.contract_of(), plan.segment_of()
     frame["trading_day"] = np.array(day_objs, dtype=object)[runs]
     pos = len(columns)
-    frame.insert(pos, "symbol", np.full(len(frame), plan.symbol, dtype=object))
-    frame.insert(pos + 1, "contract", np.array([contract[d] for d in day_objs], dtype=object)[runs])
+    frame.insert(pos, "symbol", _text([plan.symbol], np.zeros(len(frame), dtype=np.int64)))
+    frame.insert(pos + 1, "contract", _text([contract[d] for d in day_objs], runs))
     frame["segment"] = np.array([segment[d] for d in day_objs], dtype="int64")[runs]
     return frame
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
+from datetime import date
 from functools import partial
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -18,6 +20,7 @@ import pandas as pd
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from ghtrader_core.read.api import AsyncReader
+from ghtrader_core.read.export import ExportSummary, export_dataset
 from ghtrader_core.read.plan import DEFAULT_STATUSES, DayLike, DayPlan
 from ghtrader_core.store.base import Store
 
@@ -125,3 +128,20 @@ class Reader:
     ) -> pd.DataFrame:
         frame: pd.DataFrame = self._call(self.aio.bars, symbol, start, end, every, statuses)
         return frame
+
+    def export(
+        self,
+        out: str | Path,
+        symbols: Sequence[str],
+        start: DayLike,
+        end: DayLike,
+        *,
+        fmt: str = "parquet",
+        statuses: Sequence[str] = DEFAULT_STATUSES,
+    ) -> ExportSummary:
+        """``ghtraderd export`` from a notebook: the same dataset, manifest and increments."""
+        first, last = (d if isinstance(d, date) else date.fromisoformat(d) for d in (start, end))
+        summary: ExportSummary = self._call(
+            export_dataset, self.aio, Path(out), symbols, first, last, fmt=fmt, statuses=statuses
+        )
+        return summary

@@ -2,9 +2,9 @@
 
 Everything runs through the store's own serialised worker-thread runner (one connection,
 calls never overlap), so a reader and the daemon's writes in the same process share it
-safely. Ticks come back through DuckDB's pandas conversion of the numeric columns only:
-``symbol`` and ``contract`` are constant per day and are set by the core from the day
-index instead of being converted one Python string per row. Bars are aggregated by
+safely. Ticks come back as Arrow (one block per column, no consolidation copy), numeric
+columns only: ``symbol`` and ``contract`` are constant per day and are set by the core
+from the day index instead of being converted one Python string per row. Bars are aggregated by
 DuckDB itself (``time_bucket``), grouped by trading day so a bar never spans two days
 and therefore never a roll.
 """
@@ -124,7 +124,16 @@ class DuckDBReader:
             "WHERE symbol = $1 AND trading_day BETWEEN $2 AND $3 "
             "ORDER BY trading_day, datetime, id"
         )
-        return await self._frame(sql, [symbol, start, end], [*wanted, "trading_day"])
+
+        def query(con: Con) -> pd.DataFrame:
+            # Arrow, one block per column: ~2x faster than ``.df()`` for a 28-column day
+            table = con.sql(sql, params=[symbol, start, end]).to_arrow_table()
+            frame: pd.DataFrame = table.to_pandas(
+                date_as_object=False, split_blocks=True, self_destruct=True
+            )
+            return frame
+
+        return await self._run(query)
 
     async def bars(self, symbol: str, start: date, end: date, every: str) -> pd.DataFrame:
         frame = await self._frame(_bars_sql(every), [symbol, start, end], BAR_COLUMNS)

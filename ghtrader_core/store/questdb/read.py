@@ -127,7 +127,13 @@ def _ns(value: Any) -> int:
 
 
 def _floats(values: Sequence[Any]) -> np.ndarray:
-    return np.array([np.nan if v is None else v for v in values], dtype="float64")
+    """A column of doubles, NULL as NaN: C speed without NULLs, vectorised with them."""
+    try:
+        return np.array(values, dtype="float64")
+    except TypeError:  # a None among the values
+        column = np.array(values, dtype=object)
+        column[pd.isna(column)] = np.nan
+        return column.astype("float64")
 
 
 class QuestDBReader:
