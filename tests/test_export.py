@@ -195,6 +195,10 @@ def test_errors_are_one_line_with_their_exit_code(config: Path, tmp_path: Path) 
         (["--out", str(tmp_path / "o"), "--start", "2025-11-18", "--end", "2025-11-12"], 2,
          "after"),
     ]
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    (blocked / f"symbol={CU}").write_text("a file where a partition goes")
+    cases.append((["--out", str(blocked), "--symbols", CU], 73, "cannot write"))
     for extra, code, text in cases:
         done = run_cli("export", "-c", str(config), *extra)
         assert done.returncode == code, (extra, done.stderr)

@@ -22,7 +22,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -32,6 +33,7 @@ import anyio
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from anyio.streams.memory import MemoryObjectReceiveStream
 
 from ghtrader_core.errors import FatalError
 from ghtrader_core.read.api import AsyncReader
@@ -140,6 +142,50 @@ def _remove(out: Path, entry: dict[str, Any]) -> None:
         raise ExportPathError(f"cannot remove {path}: {exc}") from exc
 
 
+@asynccontextmanager
+async def _one_error() -> AsyncIterator[None]:
+    """The error itself rather than a task group's exception group (callers and the CLI
+    see ``ExportPathError``, not a wrapper)."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from group
+        raise
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A day read from the store, waiting for its file."""
+
+    key: str
+    old: dict[str, Any] | None
+    entry: dict[str, Any]
+    frame: pd.DataFrame
+
+
+def _write_file(pending: _Pending, out: Path) -> str:
+    """Write the day's file and return the fingerprint of its rows (worker thread)."""
+    write_day_file(pending.frame, out / pending.entry["path"], pending.entry["format"])
+    return fingerprint(pending.frame)
+
+
+async def _write_all(
+    receive: MemoryObjectReceiveStream[_Pending],
+    out: Path,
+    manifest: dict[str, dict[str, Any]],
+    summary: ExportSummary,
+) -> None:
+    async with receive:
+        async for pending in receive:
+            digest = await anyio.to_thread.run_sync(_write_file, pending, out)
+            if pending.old is not None and pending.old["path"] != pending.entry["path"]:
+                _remove(out, pending.old)
+            manifest[pending.key] = {**pending.entry, "fingerprint": digest}
+            summary.days_written += 1
+            summary.rows_written += len(pending.frame)
+
+
 async def export_dataset(
     reader: AsyncReader,
     out: Path,
@@ -165,39 +211,40 @@ async def export_dataset(
         summary.excluded += plan.excluded
         segment = plan.segment_of()
         wanted: set[str] = set()
-        for row in plan.wanted.itertuples(index=False):
-            day: date = row.trading_day  # type: ignore[assignment]
-            key = f"{plan.symbol}/{day.isoformat()}"
-            wanted.add(key)
-            old = manifest.get(key)
-            if (
-                old is not None
-                and old.get("store_fingerprint") == row.fingerprint
-                and old.get("format") == fmt
-                and (out / old["path"]).exists()
-            ):
-                summary.days_unchanged += 1
-                continue
-            frame = await reader.read_day(plan, day)
-            contract = str(row.contract)
-            rel = f"{partition(plan.symbol, day)}/{file_name(plan.symbol, contract, day, fmt)}"
-            await anyio.to_thread.run_sync(write_day_file, frame, out / rel, fmt)
-            if old is not None and old["path"] != rel:
-                _remove(out, old)
-            manifest[key] = {
-                "symbol": plan.symbol,
-                "trading_day": day.isoformat(),
-                "contract": contract,
-                "segment": int(segment[day]),
-                "rows": len(frame),
-                "fingerprint": fingerprint(frame),
-                "store_fingerprint": str(row.fingerprint),
-                "status": str(row.status),
-                "format": fmt,
-                "path": rel,
-            }
-            summary.days_written += 1
-            summary.rows_written += len(frame)
+        # Reading day n+1 from the store overlaps writing day n (at most two days held).
+        send, receive = anyio.create_memory_object_stream[_Pending](1)
+        async with _one_error(), anyio.create_task_group() as tg:
+            tg.start_soon(_write_all, receive, out, manifest, summary)
+            async with send:
+                for row in plan.wanted.itertuples(index=False):
+                    day: date = row.trading_day  # type: ignore[assignment]
+                    key = f"{plan.symbol}/{day.isoformat()}"
+                    wanted.add(key)
+                    old = manifest.get(key)
+                    if (
+                        old is not None
+                        and old.get("store_fingerprint") == row.fingerprint
+                        and old.get("format") == fmt
+                        and (out / old["path"]).exists()
+                    ):
+                        summary.days_unchanged += 1
+                        continue
+                    frame = await reader.read_day(plan, day)
+                    contract = str(row.contract)
+                    name = file_name(plan.symbol, contract, day, fmt)
+                    entry = {
+                        "symbol": plan.symbol,
+                        "trading_day": day.isoformat(),
+                        "contract": contract,
+                        "segment": int(segment[day]),
+                        "rows": len(frame),
+                        "fingerprint": "",  # of the rows written, set by the writer
+                        "store_fingerprint": str(row.fingerprint),
+                        "status": str(row.status),
+                        "format": fmt,
+                        "path": f"{partition(plan.symbol, day)}/{name}",
+                    }
+                    await send.send(_Pending(key, old, entry, frame))
         for key in [k for k, d in manifest.items() if d["symbol"] == plan.symbol]:
             day = date.fromisoformat(manifest[key]["trading_day"])
             if start <= day <= end and key not in wanted:
