@@ -131,6 +131,23 @@ def _segments(text: str) -> tuple[tuple[str, int, int], ...]:
     return tuple(out)
 
 
+def _complete(
+    session: str,
+    kind: str,
+    start: int | None,
+    end: int | None,
+    segments: tuple[tuple[str, int, int], ...],
+) -> None:
+    """A row that sets hours must give them all: a night regime its start and end, a day
+    regime (or a day one-off) its segments, a night one-off a start or an end."""
+    if session == "night" and kind in ("introduced", "hours") and (start is None or end is None):
+        raise ValueError(f"a night {kind} row needs start and end")
+    if session == "night" and kind == "one-off" and start is None and end is None:
+        raise ValueError("a night one-off row needs start or end")
+    if session == "day" and kind in ("hours", "one-off") and not segments:
+        raise ValueError(f"a day {kind} row needs segments (column segments)")
+
+
 def regime_from_row(row: Mapping[str, str], ref: str) -> Regime:
     """One row (the CSV's columns, as strings) as a ``Regime``; ``HistoryError`` if bad."""
     col = ""
@@ -163,6 +180,8 @@ def regime_from_row(row: Mapping[str, str], ref: str) -> Regime:
         auction = parse_clock(row["auction"]) if row.get("auction") else None
         col = "confidence"
         confidence = Confidence(row["confidence"].strip())
+        col = "start"
+        _complete(session, kind, start, end, segments)
     except (ValueError, KeyError) as exc:
         raise HistoryError(f"{ref}: column {col}: {exc}") from None
     return Regime(
