@@ -40,9 +40,9 @@ class TradingCalendar:
     night_hours: Sequence[NightHours] = ()
     history: Sequence[Regime] | None = None  # None: the history shipped with the package
     extra_regimes: Sequence[Regime] = ()  # config rows: after the history, so they win ties
-    _holidays: frozenset[date] = field(init=False, repr=False)
-    _days: list[date] = field(init=False, repr=False)
-    _rows: dict[tuple[str, str], tuple[Regime, ...]] = field(init=False, repr=False)
+    _holidays: frozenset[date] = field(init=False, repr=False, compare=False)
+    _days: list[date] = field(init=False, repr=False, compare=False)
+    _rows: dict[tuple[str, str], tuple[Regime, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._holidays = frozenset(CalendarUtility().holidays) | frozenset(self.extra_holidays)
