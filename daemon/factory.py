@@ -6,7 +6,7 @@ from daemon.config import Config
 from daemon.downloader import Validator
 from daemon.questdb_prep import questdb_settings
 from daemon.source_prep import tqsdk_credentials
-from ghtrader_core.calendar import NightHours, NoNightPeriod, TradingCalendar
+from ghtrader_core.calendar import NightHours, NoNightPeriod, TradingCalendar, regime_from_row
 from ghtrader_core.records import DayValidation
 from ghtrader_core.sources.base import TickSource
 from ghtrader_core.sources.replay.source import ReplayConfig, ReplaySource
@@ -28,6 +28,10 @@ def build_calendar(cfg: Config) -> TradingCalendar:
         night_hours=tuple(
             NightHours(h.first, h.last, h.end_s(), frozenset(h.exchanges), frozenset(h.varieties))
             for h in cfg.calendar.night_hours
+        ),
+        extra_regimes=tuple(
+            regime_from_row(r.row(), f"config [[calendar.regimes]] #{i + 1}")
+            for i, r in enumerate(cfg.calendar.regimes)
         ),
     )
 

@@ -91,17 +91,16 @@ def test_next_and_prev_trading_day_skip_weekends_and_holidays() -> None:
     assert CAL.next_trading_day(date(2025, 11, 7)) - date(2025, 11, 7) == timedelta(days=3)
 
 
-def test_dated_night_hours_move_the_close_for_the_days_and_varieties_they_name() -> None:
+def test_configured_night_hours_override_the_history_for_the_days_and_varieties_they_name() -> None:
     m = parse_main("KQ.m@DCE.m").variety
     jd = parse_main("KQ.m@DCE.jd").variety  # no night session: a rule does not invent one
-    rule = NightHours(
-        date(2018, 1, 2), date(2019, 3, 28), 23 * 3600 + 30 * 60, frozenset({Exchange.DCE})
-    )
+    # The history: DCE m closed at 23:30 from 2015-05-11 to 2019-03-29, then 23:00.
+    assert CAL.sessions(m, date(2018, 6, 5))[0].end_ns == beijing_ns(2018, 6, 4, 23, 30)
+    rule = NightHours(date(2018, 1, 2), date(2018, 12, 28), 23 * 3600, frozenset({Exchange.DCE}))
     cal = TradingCalendar(night_hours=[rule])
-    night = cal.sessions(m, date(2018, 6, 5))[0]
-    assert night.end_ns == beijing_ns(2018, 6, 4, 23, 30)
-    assert CAL.sessions(m, date(2018, 6, 5))[0].end_ns == beijing_ns(2018, 6, 4, 23)
-    assert cal.sessions(m, date(2019, 4, 2))[0].end_ns == beijing_ns(2019, 4, 1, 23)
+    assert cal.sessions(m, date(2018, 6, 5))[0].end_ns == beijing_ns(2018, 6, 4, 23)
+    assert cal.sessions(m, date(2019, 1, 3))[0].end_ns == beijing_ns(2019, 1, 2, 23, 30)
+    assert [r.ref for r in cal.schedule(m, date(2018, 6, 5)).night][-1] == "config"
     assert [s.name for s in cal.sessions(jd, date(2018, 6, 5))] == ["am1", "am2", "pm"]
     only_cu = NightHours(
         date(2018, 1, 2), date(2018, 12, 28), 26 * 3600 + 1800, varieties=frozenset({"SHFE.cu"})
@@ -109,6 +108,5 @@ def test_dated_night_hours_move_the_close_for_the_days_and_varieties_they_name()
     cal = TradingCalendar(night_hours=[only_cu])
     assert cal.sessions(CU, date(2018, 6, 5))[0].end_ns == beijing_ns(2018, 6, 5, 2, 30)
     assert cal.sessions(AU, date(2018, 6, 5))[0].end_ns == beijing_ns(2018, 6, 5, 2, 30)
-    assert cal.sessions(parse_main("KQ.m@SHFE.rb").variety, date(2018, 6, 5))[
-        0
-    ].end_ns == beijing_ns(2018, 6, 4, 23)
+    rb = parse_main("KQ.m@SHFE.rb").variety
+    assert cal.sessions(rb, date(2018, 6, 5))[0].end_ns == beijing_ns(2018, 6, 4, 23)

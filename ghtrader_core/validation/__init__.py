@@ -6,6 +6,10 @@ calendar and the thresholds; the pipeline calls it inline on every downloaded da
 verdict. Bad input (missing columns, wrong dtypes, no rows, rows of another day) becomes
 findings, never an exception: a defect in the data must not stop the pipeline.
 
+Sessions come from ``calendar.schedule``: the hours that applied to that variety on that
+day (``ghtrader_core/calendar/session_history.csv``), with the confidence of the rows they
+rest on; a boundary from a low-confidence row is at most a warning (see ``coverage``).
+
 ``VALIDATOR_VERSION`` goes up whenever a check changes what it reports; days validated
 by an older version are re-validated by the next ``ghtraderd validate``.
 """
@@ -26,7 +30,9 @@ from ghtrader_core.validation.quality import CORE_FIELDS, check_quality
 from ghtrader_core.validation.results import CheckResult, flag
 from ghtrader_core.validation.thresholds import Thresholds
 
-VALIDATOR_VERSION = 1
+# 2: sessions from the session history (per variety and date); boundary findings of a
+#    low-confidence regime capped at warn; ticks in a session's call auction expected.
+VALIDATOR_VERSION = 2
 DEFAULT_THRESHOLDS = Thresholds()
 ERROR_PENALTY = 0.25  # score lost per error finding
 WARN_PENALTY = 0.05  # score lost per warning finding
@@ -104,7 +110,11 @@ def _checks(
         order, ordered = check_order(ts, th)
         result.extend(order)
         if variety is not None:
-            sessions = calendar.sessions(variety, trading_day)
+            schedule = calendar.schedule(variety, trading_day)
+            sessions = list(schedule.sessions)
+            soft = schedule.soft_spans()
+            weak = "; ".join(r.describe() for r in schedule.weak_rows())
+            result.metrics["sessions_low_confidence"] = float(bool(soft))
             if not sessions:
                 result.findings.append(
                     Finding(
@@ -117,7 +127,11 @@ def _checks(
             window = trading_day_window(calendar, trading_day)
             wrong_day, wrong = check_trading_day(ordered, window, th)
             result.extend(wrong_day)
-            result.extend(check_sessions(ordered, sessions, exchange, th, wrong_day=wrong))
+            result.extend(
+                check_sessions(
+                    ordered, sessions, exchange, th, wrong_day=wrong, soft=soft, soft_note=weak
+                )
+            )
     row_stamps = stamps if stamps is not None else np.full(n, -1, dtype=np.int64)
     tick_size = variety.tick_size if variety else 0.0
     result.extend(check_quality(cols, row_stamps, exchange=exchange, tick_size=tick_size, th=th))

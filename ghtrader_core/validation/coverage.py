@@ -6,6 +6,12 @@ Pure and vectorised: timestamps in (UTC ns, row order) and the day's sessions in
 when most seconds with a tick hold two, the 500 ms snapshot; on such days every
 half-second slot without a tick is a "missing half-second"), plus gaps measured tick to
 tick, which give each gap an exact start, end and length.
+
+Session boundaries that rest on a low-confidence history row (``soft`` spans, from
+``DaySchedule.soft_spans``) never fail a day by themselves: an empty session there, a gap
+from its open to the first tick or from the last tick to its close, and ticks outside
+every session there are reported at most as warnings, with the row named in the message.
+Gaps inside a session are judged as usual.
 """
 
 from __future__ import annotations
@@ -72,8 +78,11 @@ def check_sessions(
     th: Thresholds,
     *,
     wrong_day: np.ndarray | None = None,
+    soft: Sequence[tuple[int, int]] = (),
+    soft_note: str = "",
 ) -> CheckResult:
-    """Stray ticks, empty sessions, gaps, cadence and per-second counts of sorted ``ts``."""
+    """Stray ticks, empty sessions, gaps, cadence and per-second counts of sorted ``ts``;
+    boundary findings inside ``soft`` spans are capped at warn (``soft_note`` says why)."""
     result = CheckResult()
     m = result.metrics
     gap_ns = int(th.gap_threshold_s(exchange) * NS_PER_S)
@@ -87,10 +96,13 @@ def check_sessions(
     first_delay: list[float] = []
     last_lag: list[float] = []
     all_gaps: list[Gap] = []
+    soft_gaps: list[bool] = []  # aligned with all_gaps: a boundary gap of a soft session
     long_runs: list[np.ndarray] = []  # tick-to-tick lengths over 2 s, for the buckets
     largest_ns = 0
     empty: list[Session] = []
+    firm_empty = 0
     for s in sessions:
+        weak = _inside(s.start_ns, soft)
         lo = int(np.searchsorted(ordered, s.start_ns, side="left"))
         hi = int(np.searchsorted(ordered, s.end_ns, side="right"))
         seg = ordered[lo:hi]
@@ -100,7 +112,9 @@ def check_sessions(
         in_session += len(seg)
         if len(seg) == 0:
             empty.append(s)
+            firm_empty += not weak
             all_gaps.append(Gap(s.name, s.start_ns, s.end_ns))
+            soft_gaps.append(weak)
             long_runs.append(np.array([s.end_ns - s.start_ns]))
             largest_ns = max(largest_ns, s.end_ns - s.start_ns)
             continue
@@ -111,11 +125,13 @@ def check_sessions(
         inner = np.diff(seg)
         if lead > gap_ns:
             all_gaps.append(Gap(s.name, s.start_ns, int(seg[0])))
-        all_gaps.extend(
-            Gap(s.name, int(seg[i]), int(seg[i + 1])) for i in np.flatnonzero(inner > gap_ns)
-        )
+            soft_gaps.append(weak)
+        inner_gaps = np.flatnonzero(inner > gap_ns)
+        all_gaps.extend(Gap(s.name, int(seg[i]), int(seg[i + 1])) for i in inner_gaps)
+        soft_gaps.extend([False] * len(inner_gaps))
         if trail > gap_ns:
             all_gaps.append(Gap(s.name, int(seg[-1]), s.end_ns))
+            soft_gaps.append(weak)
         long_runs.append(inner[inner > 2 * NS_PER_S])
         long_runs.append(np.array([x for x in (lead, trail) if x > 2 * NS_PER_S], dtype=np.int64))
         largest_ns = max(largest_ns, lead, trail, int(inner.max()) if len(inner) else 0)
@@ -129,8 +145,11 @@ def check_sessions(
             two_plus += int(np.count_nonzero(counts >= 2))
             missing_half += int(np.maximum(0, 2 - counts).sum())
 
+    opens = np.array(
+        [s.start_ns if s.auction_ns is None else s.auction_ns for s in sessions], dtype=np.int64
+    )
     if in_session < len(ordered):  # only then can a tick be outside every session
-        _stray_ticks(result, ordered, starts, ends, th, wrong_day)
+        _stray_ticks(result, ordered, (starts, ends, opens), th, wrong_day, soft, soft_note)
     else:
         result.metrics.update(
             {"outside_session_s": 0.0, "outside_session.count": 0.0, "outside_session.rate": 0.0}
@@ -166,32 +185,46 @@ def check_sessions(
     for key, lo_s, hi_s in GAP_BUCKETS_S:
         m[key] = float(np.count_nonzero((secs > lo_s) & (secs <= hi_s)))
 
+    capped = f"; capped at warn: {soft_note}" if soft_note else ""
     if in_session == 0 and sessions:
+        weak = not firm_empty
         result.findings.append(
-            _finding("missing_day", Severity.ERROR, 1, (int(starts[0]),), "no tick in any session")
+            _finding(
+                "missing_day",
+                Severity.WARN if weak else Severity.ERROR,
+                1,
+                (int(starts[0]),),
+                "no tick in any session" + (capped if weak else ""),
+            )
         )
     elif empty:
         result.findings.append(
             _finding(
                 "empty_session",
-                Severity.ERROR,
+                Severity.ERROR if firm_empty else Severity.WARN,
                 len(empty),
                 tuple(s.start_ns for s in empty[: th.max_examples]),
-                "sessions without ticks: " + ", ".join(s.name for s in empty),
+                "sessions without ticks: "
+                + ", ".join(s.name for s in empty)
+                + (capped if not firm_empty else ""),
             )
         )
     m["missing_day"] = float(in_session == 0)
     m["missing_segments"] = float(len(all_gaps))
     if all_gaps:
         worst = max(g.length_s for g in all_gaps)
-        severity = Severity.ERROR if worst > th.gap_error_s else Severity.WARN
+        firm_worst = max(
+            (g.length_s for g, w in zip(all_gaps, soft_gaps, strict=True) if not w), default=0.0
+        )
+        severity = Severity.ERROR if firm_worst > th.gap_error_s else Severity.WARN
+        note = capped if severity is Severity.WARN and worst > th.gap_error_s else ""
         result.findings.append(
             _finding(
                 "gap",
                 severity,
                 len(all_gaps),
                 tuple(g.start_ns for g in all_gaps[: th.max_examples]),
-                f"{len(all_gaps)} gaps over {gap_ns / NS_PER_S:g}s, largest {worst:.1f}s",
+                f"{len(all_gaps)} gaps over {gap_ns / NS_PER_S:g}s, largest {worst:.1f}s{note}",
             )
         )
         kept = sorted(all_gaps, key=lambda g: g.end_ns - g.start_ns, reverse=True)
@@ -220,15 +253,22 @@ def check_sessions(
     return result
 
 
+def _inside(ns: int, spans: Sequence[tuple[int, int]]) -> bool:
+    return any(lo <= ns < hi for lo, hi in spans)
+
+
 def _stray_ticks(
     result: CheckResult,
     ordered: np.ndarray,
-    starts: np.ndarray,
-    ends: np.ndarray,
+    bounds: tuple[np.ndarray, np.ndarray, np.ndarray],
     th: Thresholds,
     wrong_day: np.ndarray | None,
+    soft: Sequence[tuple[int, int]],
+    soft_note: str,
 ) -> None:
-    """Ticks outside every session, beyond the auction and close tolerances."""
+    """Ticks outside every session, beyond the close tolerance and before an open by more
+    than ``auction_tolerance_s`` or the session's own call auction, whichever is longer."""
+    starts, ends, opens = bounds
     if len(starts) == 0:
         outside = np.ones(len(ordered), dtype=bool)
     else:
@@ -237,15 +277,22 @@ def _stray_ticks(
         nxt = np.clip(idx + 1, 0, len(starts) - 1)
         inside = (idx >= 0) & (ordered <= ends[prev])
         after_close = (idx >= 0) & (ordered <= ends[prev] + int(th.close_tolerance_s * NS_PER_S))
-        before_open = (ordered < starts[nxt]) & (
-            ordered >= starts[nxt] - int(th.auction_tolerance_s * NS_PER_S)
-        )
+        tolerated = np.minimum(starts - int(th.auction_tolerance_s * NS_PER_S), opens)
+        before_open = (ordered < starts[nxt]) & (ordered >= tolerated[nxt])
         outside = ~(inside | after_close | before_open)
     if wrong_day is not None:
         outside &= ~wrong_day
     seconds = len(np.unique(ordered[outside] // NS_PER_S)) if outside.any() else 0
+    weak = np.zeros(len(ordered), dtype=bool)
+    for lo, hi in soft:
+        weak |= (ordered >= lo) & (ordered < hi)
+    firm = outside & ~weak
+    firm_seconds = len(np.unique(ordered[firm] // NS_PER_S)) if firm.any() else 0
     result.metrics["outside_session_s"] = float(seconds)
-    severity = Severity.ERROR if seconds > th.outside_error_s else Severity.WARN
+    severity = Severity.ERROR if firm_seconds > th.outside_error_s else Severity.WARN
+    note = ""
+    if severity is Severity.WARN and seconds > th.outside_error_s and soft_note:
+        note = f"; capped at warn: {soft_note}"
     flag(
         result,
         "outside_session",
@@ -253,7 +300,7 @@ def _stray_ticks(
         outside,
         ordered,
         th.max_examples,
-        message=f"ticks outside sessions in {seconds} distinct seconds",
+        message=f"ticks outside sessions in {seconds} distinct seconds{note}",
     )
 
 
