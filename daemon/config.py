@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from ghtrader_core.errors import ConfigInvalidError
 from ghtrader_core.sources.synthetic.source import FAULT_KINDS
 from ghtrader_core.symbols import Exchange, SymbolError, parse_main, variety_of
 from ghtrader_core.validation.thresholds import Thresholds
@@ -31,7 +32,7 @@ from ghtrader_core.validation.thresholds import Thresholds
 ENV_PREFIX = "GHTRADERD_"
 
 
-class ConfigError(Exception):
+class ConfigError(ConfigInvalidError):
     """A config that cannot be used; the message names file, key, value and what is allowed."""
 
 
@@ -64,6 +65,9 @@ class QuestDBConfig(_Section):
 class StoreConfig(_Section):
     kind: Literal["duckdb", "questdb"] = "duckdb"
     path: Path = Path("var/ghtrader.duckdb")
+    # DuckDB: how long the store may stay unwritable (disk full, read-only) while writes
+    # wait and retry, before the process stops with exit 73
+    unwritable_timeout_s: float = Field(300.0, gt=0)
     questdb: QuestDBConfig = QuestDBConfig()
 
 

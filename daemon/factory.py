@@ -78,10 +78,15 @@ def build_tqsdk_source(cfg: Config, calendar: TradingCalendar) -> TqSdkSource:
     )
 
 
-def build_store(cfg: Config) -> Store:
+def build_store(cfg: Config, *, read_only: bool = False) -> Store:
+    """``read_only``: a command that only reads never creates a store where none is."""
     if cfg.store.kind == "questdb":
         return QuestDBStore(questdb_settings(cfg.store.questdb))
-    return DuckDBStore(cfg.store.path)
+    return DuckDBStore(
+        cfg.store.path,
+        unwritable_timeout_s=cfg.store.unwritable_timeout_s,
+        must_exist=read_only,
+    )
 
 
 def build_validator(cfg: Config, calendar: TradingCalendar) -> Validator | None:

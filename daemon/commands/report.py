@@ -33,7 +33,7 @@ def main(args: argparse.Namespace) -> int:
     symbols, start, end = resolve_range(args, cfg, calendar)
 
     async def go() -> int:
-        async with opened_store(cfg) as store:
+        async with opened_store(cfg, read_only=True) as store:
             rows = await store.validation_rows(symbols, start, end)
             gaps = await store.largest_gaps(symbols, start, end, args.top)
         report = build_report(symbols, start, end, rows, gaps, top=args.top)

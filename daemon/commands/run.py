@@ -26,13 +26,7 @@ def main(args: argparse.Namespace) -> int:
     cfg = load(args)
     daemon = Daemon(Path(args.config), cfg, notifier=Notifier.from_environ())
 
-    async def go() -> int:
-        try:
-            return await daemon.serve()
-        except BaseExceptionGroup as group:
-            raise _sole(group) from None
-
-    code = run(go)
+    code = run(daemon.serve)
     if daemon.forced and _abandoned_threads():
         # A forced stop abandoned downloads blocked in worker threads; everything durable
         # is checkpointed, so end now instead of waiting for the source to answer.
@@ -40,19 +34,6 @@ def main(args: argparse.Namespace) -> int:
         sys.stderr.flush()
         os._exit(code)
     return code
-
-
-def _sole(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The error behind a task group's wrapping, so the CLI maps it to its exit code."""
-    leaves: list[BaseException] = []
-    pending: list[BaseException] = [group]
-    while pending:
-        exc = pending.pop()
-        if isinstance(exc, BaseExceptionGroup):
-            pending.extend(exc.exceptions)
-        else:
-            leaves.append(exc)
-    return leaves[0] if len(leaves) == 1 else group
 
 
 def _abandoned_threads() -> bool:

@@ -67,7 +67,7 @@ def main(args: argparse.Namespace) -> int:
     symbols, start, end = resolve_range(args, cfg, calendar)
 
     async def go() -> int:
-        async with opened_store(cfg) as store:
+        async with opened_store(cfg, read_only=True) as store:
             summary = await revalidate(
                 store,
                 calendar,
