@@ -105,3 +105,9 @@ def build_validator(cfg: Config, calendar: TradingCalendar) -> Validator | None:
         )
 
     return validator
+
+
+def use_calendar(source: TickSource, calendar: TradingCalendar) -> None:
+    """Hand a reloaded calendar to a running source (every source keeps ``calendar``)."""
+    if hasattr(source, "calendar"):
+        source.calendar = calendar

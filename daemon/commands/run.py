@@ -6,10 +6,14 @@ import argparse
 import os
 import sys
 import threading
+from functools import partial
 from pathlib import Path
+
+import anyio
 
 from daemon.app import Daemon
 from daemon.commands.common import add_config_arg, load, run
+from daemon.lifecycle import handle_signals
 from daemon.systemd import Notifier
 
 
@@ -26,7 +30,21 @@ def main(args: argparse.Namespace) -> int:
     cfg = load(args)
     daemon = Daemon(Path(args.config), cfg, notifier=Notifier.from_environ())
 
-    code = run(daemon.serve)
+    async def go() -> int:
+        async with anyio.create_task_group() as tg:
+            await tg.start(
+                partial(
+                    handle_signals,
+                    daemon,
+                    drain_timeout_s=cfg.daemon.drain_timeout_s,
+                    reload=daemon.reload,
+                )
+            )
+            code = await daemon.serve()
+            tg.cancel_scope.cancel()
+        return code
+
+    code = run(go)
     if daemon.forced and _abandoned_threads():
         # A forced stop abandoned downloads blocked in worker threads; everything durable
         # is checkpointed, so end now instead of waiting for the source to answer.
