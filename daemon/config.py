@@ -12,7 +12,7 @@ import hashlib
 import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_origin
 
 from pydantic import (
     BaseModel,
@@ -22,7 +22,13 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from ghtrader_core.errors import ConfigInvalidError
 from ghtrader_core.sources.synthetic.source import FAULT_KINDS
@@ -118,8 +124,14 @@ class SourceConfig(_Section):
 
     @model_validator(mode="after")
     def _replay_has_path(self) -> SourceConfig:
-        if self.kind == "replay" and self.replay.path is None:
-            raise ValueError("source.kind = 'replay' needs source.replay.path (a directory)")
+        if self.kind == "replay":
+            path = self.replay.path
+            if path is None:
+                raise ValueError("source.kind = 'replay' needs source.replay.path (a directory)")
+            if not path.exists():
+                raise ValueError(f"replay directory {path} does not exist")
+            if not path.is_dir():
+                raise ValueError(f"replay directory {path} is a file, not a directory")
         return self
 
 
@@ -302,18 +314,32 @@ class Config(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Environment over file; no .env files and no secrets directory: secrets are not config.
-        return (env_settings, init_settings)
+        return (_EnvSource(settings_cls), init_settings)
 
     def version(self) -> str:
         """A short hash of the effective config: changes whenever any value does."""
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
 
 
+class _EnvSource(EnvSettingsSource):
+    """Environment values as an operator writes them: a list key takes JSON
+    (``["KQ.m@SHFE.cu", "KQ.m@DCE.m"]``) or a plain comma-separated string
+    (``KQ.m@SHFE.cu,KQ.m@DCE.m``, or one value alone)."""
+
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+        try:
+            return super().decode_complex_value(field_name, field, value)
+        except ValueError:
+            if isinstance(value, str) and get_origin(field.annotation) is list:
+                return [part.strip() for part in value.split(",") if part.strip()]
+            raise
+
+
 def _describe(error: dict[str, Any], path: Path) -> str:
     loc = ".".join(str(p) for p in error["loc"])
     env = ENV_PREFIX + "__".join(str(p).upper() for p in error["loc"] if not isinstance(p, int))
     value = error.get("input")
-    shown = "" if error["type"] == "missing" else f" = {value!r}"
+    shown = "" if error["type"] == "missing" or isinstance(value, dict) else f" = {value!r}"
     return f"{path}: {loc}{shown}: {error['msg']} (file key {loc}, or environment {env})"
 
 

@@ -56,6 +56,8 @@ def describe(exc: BaseException) -> tuple[int, str]:
     if isinstance(leaf, ConfigError):
         # one line per problem (file, key, value, what is allowed); the last is a sentence
         return code, f"ghtraderd: invalid config:\n{leaf}"
+    if isinstance(leaf, BrokenPipeError):  # the reader went away (`| head`): not an error
+        return exitcodes.OK, ""
     if isinstance(leaf, KeyboardInterrupt):
         return code, "ghtraderd: interrupted: rerun to finish (nothing durable was lost)"
     text = _sentence(str(leaf)) or type(leaf).__name__
@@ -78,6 +80,9 @@ def describe(exc: BaseException) -> tuple[int, str]:
 def exit_line(exc: BaseException) -> int:
     """Print the one line for ``exc`` on stderr and return its exit code."""
     code, message = describe(exc)
+    if not message:  # stdout is gone: say nothing, and keep the exit from flushing into it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return code
     if code == exitcodes.BUG and os.environ.get(DEBUG_ENV):
         traceback.print_exception(exc, file=sys.stderr)
     sys.stdout.flush()
