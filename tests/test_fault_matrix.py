@@ -130,7 +130,7 @@ def test_store_unwritable_for_a_while_loses_nothing(tmp_path: Path, tmpfs: Calla
     ref = run_cli("backfill", "-c", str(small_config(tmp_path / "ref", end="2025-11-21")))
     assert ref.returncode == 0
     ref_counts = table_rows(tmp_path / "ref" / "store.duckdb")
-    assert counts["checkpoints"] == ref_counts["checkpoints"] == 28
+    assert counts["checkpoints"] == ref_counts["checkpoints"] == 30
     assert counts["ticks"] == ref_counts["ticks"]
 
 
