@@ -14,7 +14,6 @@ per retry of failed days. A reload that changes what is planned drains the runni
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable
@@ -27,13 +26,14 @@ import structlog
 from anyio.abc import TaskGroup, TaskStatus
 
 from daemon.config import Config, ConfigError, load_config
-from daemon.coverage_cache import CoverageCache, render
+from daemon.coverage_cache import CoverageCache
+from daemon.endpoints import Endpoints
 from daemon.events import Observers
 from daemon.factory import build_calendar, build_validator, use_calendar
-from daemon.http import HttpServer, Response, json_response, text_response
+from daemon.http import HttpServer
 from daemon.lifecycle import opened
 from daemon.logs import configure_logging
-from daemon.metrics import CONTENT_TYPE, Metrics, instrument_store
+from daemon.metrics import Metrics, instrument_store
 from daemon.pipeline import LiveControls, Summary, backfill, code_version, utc_now
 from daemon.planner import PlanError
 from daemon.progress import Progress
@@ -52,7 +52,7 @@ MAX_SLEEP_S = 3600.0  # re-read the wall clock at least hourly (suspend, clock s
 STATUS_INTERVAL_S = 10.0  # STATUS= and health refresh when no watchdog asks for more
 
 
-class Daemon:
+class Daemon(Endpoints):
     def __init__(
         self,
         config_path: Path,
@@ -352,57 +352,3 @@ class Daemon:
         if not self.healthy():
             text += "; STALLED"
         return text
-
-    # -- endpoints ----------------------------------------------------------------------
-    def routes(self) -> dict[str, Callable[[], Any]]:
-        return {
-            "/metrics": self._metrics,
-            "/healthz": self._healthz,
-            "/readyz": self._readyz,
-            "/status": self._status,
-            "/coverage": self._coverage,
-        }
-
-    async def _metrics(self) -> Response:
-        return Response(200, CONTENT_TYPE, self.metrics.render())
-
-    async def _healthz(self) -> Response:
-        ok = self.healthy()
-        return text_response("ok\n" if ok else "stalled\n", 200 if ok else 503)
-
-    async def _readyz(self) -> Response:
-        ok = self.ready and self.store_up and not self.should_exit.is_set()
-        return text_response("ready\n" if ok else "not ready\n", 200 if ok else 503)
-
-    def status(self) -> dict[str, Any]:
-        return {
-            "pid": os.getpid(),
-            "version": code_version(),
-            "config_version": self.cfg.version(),
-            "config_file": str(self.config_path),
-            "phase": self.phase,
-            "healthy": self.healthy(),
-            "ready": self.ready,
-            "store_up": self.store_up,
-            "jobs_in_flight": self.controls.in_flight,
-            "queue_depth": self.controls.queue_depth,
-            "through": self._through.isoformat() if self._through else None,
-            "last_reload": self.last_reload,
-            "restart_required": list(self.restart_required),
-            "last_pass": self.last_summary.as_dict() if self.last_summary else None,
-            **self.board.as_dict(),
-        }
-
-    async def _status(self) -> Response:
-        return json_response(json.dumps(self.status()).encode())
-
-    async def _coverage(self) -> Response:
-        cfg = self.cfg
-        end = self._end(cfg)
-        if cfg.daemon.coverage_cache:
-            body = self.coverage.json(cfg.ingest.symbols, cfg.ingest.start, end)
-        else:
-            assert self._store is not None
-            rows = await self._store.coverage()
-            body = render(rows, self.calendar, cfg.ingest.symbols, cfg.ingest.start, end)
-        return json_response(body)
