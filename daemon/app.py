@@ -66,7 +66,7 @@ class Daemon(Endpoints):
         self.notifier = notifier
         self.now = now
         self.metrics = Metrics(version=code_version())
-        self.board = StatusBoard()
+        self.board = StatusBoard(wall=now)
         self.controls = LiveControls()
         self.calendar: TradingCalendar = build_calendar(cfg)
         self.coverage = CoverageCache(self.calendar)

@@ -123,3 +123,11 @@ def code_for(exc: BaseException) -> int:
         if isinstance(own, int):
             return own
     return BUG
+
+
+def markdown_table() -> str:
+    """The README's "Exit codes" table, rendered from ``TABLE`` (a test keeps them equal)."""
+    lines = ["| code | meaning | systemd restarts |", "| --- | --- | --- |"]
+    for row in TABLE:
+        lines.append(f"| {row.code} | {row.meaning} | {'yes' if row.restart else 'no'} |")
+    return "\n".join(lines)

@@ -22,10 +22,6 @@ pytest_plugins = (
 )
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "slow: seconds or more; `pytest -m 'not slow'` skips")
-
-
 @pytest.fixture
 def write_config(tmp_path: Path) -> Callable[..., Path]:
     """``write_config(**keys)``: a small synthetic-source config in ``tmp_path``."""
