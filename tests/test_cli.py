@@ -159,3 +159,11 @@ def test_a_terminal_gets_a_progress_bar(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert "\r[" in screen and "6/6 days" in screen and "#" * 30 in screen
     assert '{"' not in screen  # a person gets readable lines, not JSON
+    # log lines while the bar is up: the bar is cleared, the line written whole, the bar
+    # drawn again below it (never a log line glued to the end of the bar)
+    logged = screen.split("\r\x1b[K")[1:]
+    assert logged, "no log line was written while the bar was shown"
+    for part in logged:
+        line, newline, after = part.partition("\n")
+        assert newline and "days  " not in line, part
+        assert after == "" or after.lstrip("\r").startswith("[") or "\x1b[K" in after, part
