@@ -17,6 +17,7 @@ from pathlib import Path
 
 from daemon import exitcodes
 from daemon.config import ConfigError
+from ghtrader_core import backends
 from ghtrader_core.errors import (
     RetryableError,
     SourceUnavailableError,
@@ -53,6 +54,10 @@ def describe(exc: BaseException) -> tuple[int, str]:
     """(exit code, message) for an error that reached the top of a command."""
     leaf = unwrap(exc)
     code = exitcodes.code_for(leaf)
+    if code == exitcodes.BUG and isinstance(leaf, Exception):
+        known = backends.classify(leaf)  # a library error that escaped its adapter
+        if known is not None:
+            leaf, code = known, exitcodes.code_for(known)
     if isinstance(leaf, ConfigError):
         # one line per problem (file, key, value, what is allowed); the last is a sentence
         return code, f"ghtraderd: invalid config:\n{leaf}"

@@ -65,3 +65,12 @@ def test_a_group_is_unwrapped_to_the_error_with_a_code() -> None:
     assert code == 73 and line == "ghtraderd: disk gone"
     code, line = describe(errors.SourceUnavailableError("no route\nto host"))
     assert code == 75 and "\n" not in line and line.startswith("FAILED:")
+
+
+def test_a_backend_library_error_that_escaped_is_classified_by_its_backend() -> None:
+    import duckdb
+
+    code, line = describe(duckdb.IOException('Could not write file "x.wal": No space left'))
+    assert code == 73 and "No space left" in line  # StoreWriteError, not a bug
+    code, _ = describe(duckdb.Error("Corrupt database file: checksum mismatch"))
+    assert code == 73
