@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import anyio
+import pytest
 
 from daemon.app import Daemon
 from daemon.config import load_config
@@ -71,6 +72,7 @@ def reloads_applied(daemon: Daemon) -> float:
     return 0.0
 
 
+@pytest.mark.slow
 async def test_start_reload_and_drain_in_process(tmp_path: Path) -> None:
     path = write(tmp_path / "d.toml", tmp_path, ["KQ.m@SHFE.cu", "KQ.m@DCE.m"], 2)
     # Wednesday 2025-11-05, 18:00 Beijing: Wednesday's day session is over (+45 min)

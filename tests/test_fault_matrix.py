@@ -190,6 +190,7 @@ def test_missing_credentials_are_77(tmp_path: Path) -> None:
 
 
 # -- configuration -------------------------------------------------------------------------
+@pytest.mark.slow
 def test_list_keys_from_the_environment_as_plain_strings(tmp_path: Path) -> None:
     cfg = small_config(tmp_path)
     env = {**os.environ, "GHTRADERD_INGEST__SYMBOLS": "KQ.m@SHFE.cu"}
@@ -235,6 +236,7 @@ def test_bad_symbols_on_read_commands_are_2(
     assert table_rows(store) == before
 
 
+@pytest.mark.slow
 def test_future_and_absurd_dates(tmp_path: Path) -> None:
     cfg = small_config(tmp_path)
     one_line(
@@ -281,6 +283,7 @@ def test_duplicate_symbols_are_planned_once(tmp_path: Path) -> None:
 
 
 # -- dead letters ----------------------------------------------------------------------------
+@pytest.mark.slow
 def test_failed_days_are_listed_by_a_command_and_the_report(tmp_path: Path) -> None:
     cfg = small_config(
         tmp_path,
@@ -303,6 +306,7 @@ def test_failed_days_are_listed_by_a_command_and_the_report(tmp_path: Path) -> N
 
 
 # -- one store, one source ---------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_store_does_not_mix_sources(stored: tuple[Path, Path], tmp_path: Path) -> None:
     cfg, store = stored
     replay_dir = tmp_path / "replay"

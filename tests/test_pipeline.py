@@ -150,6 +150,7 @@ async def test_concurrency_bounds_days_in_flight(tmp_path: Path) -> None:
     assert src.max_active == 2
 
 
+@pytest.mark.slow
 async def test_a_slow_store_fills_the_queue_and_downloads_wait(tmp_path: Path) -> None:
     cfg = config_obj(
         small_config(
