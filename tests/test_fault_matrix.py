@@ -143,6 +143,7 @@ def test_corrupt_store_is_one_line_73(stored: tuple[Path, Path]) -> None:
             f.write(os.urandom(4096))
     proc = run_cli("validate", "-c", str(cfg), "--full")
     one_line(proc, exitcodes.CANTCREAT, "damaged")
+    one_line(run_cli("check-config", "-c", str(cfg), "--ping"), exitcodes.CANTCREAT, "damaged")
 
 
 @pytest.mark.parametrize("command", ["coverage", "report", "failed", "validate"])

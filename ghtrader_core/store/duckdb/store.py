@@ -79,6 +79,16 @@ class DuckDBStore(ValidationTables):
     async def ping(self) -> None:
         await self._run(lambda con: con.execute("SELECT 1").fetchone())
 
+    async def verify(self) -> None:
+        """Read every block of every table (checksums are checked on read): a damaged
+        store raises ``StoreCorruptError``. As long as a full scan; for ``check-config``."""
+
+        def scan(con: duckdb.DuckDBPyConnection) -> None:
+            for (table,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall():
+                con.execute(f'SELECT count(*), sum(hash(COLUMNS(*))) FROM "{table}"').fetchall()
+
+        await self._run(scan)
+
     # -- writes -----------------------------------------------------------------------
     async def write_days(self, days: Sequence[DayWrite]) -> None:
         if not days:
