@@ -100,7 +100,9 @@ async def test_start_reload_and_drain_in_process(tmp_path: Path) -> None:
         # Thursday evening, and a third symbol: the reload re-plans through the new day
         clock.at = datetime(2025, 11, 6, 10, 0, tzinfo=UTC)
         write(path, tmp_path, ["KQ.m@SHFE.cu", "KQ.m@DCE.m", "KQ.m@CFFEX.IF"], 1)
+        old_calendar = daemon.calendar
         await daemon.reload()
+        assert daemon.calendar is not old_calendar  # a re-plan builds the calendar anew
         assert reloads_applied(daemon) == 1
         assert "RELOADING=1" in notes.sent[-2] and notes.sent[-1].startswith("READY=1")
         await until(lambda: daemon.phase == "idle" and daemon._through == date(2025, 11, 6))
@@ -109,6 +111,7 @@ async def test_start_reload_and_drain_in_process(tmp_path: Path) -> None:
         # 3 symbols x 4 days, of which the first 2 symbols' 3 days were done
         assert (second.planned + second.skipped, second.skipped, second.failed) == (12, 6, 0)
         assert daemon.cfg.download.concurrency == 1
+        assert daemon._source is not None and daemon._source.calendar is daemon.calendar  # type: ignore[attr-defined]
 
         daemon.begin_drain()
         await until(lambda: bool(codes))

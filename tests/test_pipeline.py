@@ -283,6 +283,8 @@ async def test_a_fatal_store_error_stops_the_run_instead_of_failing_every_day(
     )
     await store.open()
     assert await store.failed_days() == []  # no day was blamed for the store's refusal
+    runs = await store._run(lambda con: con.execute("SELECT status FROM ingest_runs").fetchall())
+    assert runs == [("failed",)]  # the run's row is closed, not left "running"
     await store.close()
 
 
