@@ -14,29 +14,27 @@ per retry of failed days. A reload that changes what is planned drains the runni
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import anyio
 import structlog
-from anyio.abc import TaskGroup
+from anyio.abc import TaskGroup, TaskStatus
 
 from daemon.config import Config, ConfigError, load_config
-from daemon.coverage_cache import CoverageCache, render
+from daemon.coverage_cache import CoverageCache
+from daemon.endpoints import Endpoints
 from daemon.events import Observers
-from daemon.factory import build_calendar, build_source, build_store, build_validator
-from daemon.http import HttpServer, Response, json_response, text_response
-from daemon.instance import InstanceLock
+from daemon.factory import build_calendar, build_validator, use_calendar
+from daemon.http import HttpServer
+from daemon.lifecycle import opened
 from daemon.logs import configure_logging
-from daemon.metrics import CONTENT_TYPE, Metrics, instrument_store
-from daemon.pipeline import LiveControls, Summary, backfill, code_version
+from daemon.metrics import Metrics, instrument_store
+from daemon.pipeline import LiveControls, Summary, backfill, code_version, utc_now
 from daemon.planner import PlanError
 from daemon.progress import Progress
 from daemon.reload import diff
@@ -44,7 +42,7 @@ from daemon.status import StatusBoard
 from daemon.systemd import Notifier
 from daemon.timetable import effective_end, next_new_day_at
 from ghtrader_core.calendar import TradingCalendar
-from ghtrader_core.errors import RetryableError
+from ghtrader_core.errors import ConfigInvalidError, RetryableError
 from ghtrader_core.sources.base import TickSource
 from ghtrader_core.store.base import Store
 
@@ -54,21 +52,21 @@ MAX_SLEEP_S = 3600.0  # re-read the wall clock at least hourly (suspend, clock s
 STATUS_INTERVAL_S = 10.0  # STATUS= and health refresh when no watchdog asks for more
 
 
-class Daemon:
+class Daemon(Endpoints):
     def __init__(
         self,
         config_path: Path,
         cfg: Config,
         *,
         notifier: Notifier,
-        now: Callable[[], datetime] = lambda: datetime.now(tz=UTC),
+        now: Callable[[], datetime] = utc_now,
     ) -> None:
         self.config_path = config_path
         self.cfg = cfg
         self.notifier = notifier
         self.now = now
         self.metrics = Metrics(version=code_version())
-        self.board = StatusBoard()
+        self.board = StatusBoard(wall=now)
         self.controls = LiveControls()
         self.calendar: TradingCalendar = build_calendar(cfg)
         self.coverage = CoverageCache(self.calendar)
@@ -95,43 +93,55 @@ class Daemon:
 
     # -- the whole life -----------------------------------------------------------------
     async def serve(self) -> int:
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as sigs:
-            async with AsyncExitStack() as stack:
-                await self.startup(stack)
-                async with anyio.create_task_group() as tg:
-                    self._tg = tg
-                    tg.start_soon(self._handle_signals, sigs)
-                    if self.cfg.metrics.enabled:
-                        host, _, port = self.cfg.metrics.address.rpartition(":")
-                        server = HttpServer(host.strip("[]"), int(port), self.routes())
-                        self.http_port = await tg.start(server.serve)
-                    tg.start_soon(self._heartbeat)
-                    tg.start_soon(self._probe_store)
-                    self._announce_ready()
-                    await self.main_loop()
-                    await self.shutdown()
-                    tg.cancel_scope.cancel()
+        """Start, run until drained, stop. Signals are not installed here: the command
+        (``daemon.commands.run``) or a test calls ``begin_drain``/``force_exit``/``reload``."""
+        cfg = self.cfg
+        async with opened(cfg, self.calendar, wrap=self._instrumented) as (store, source):
+            self._store, self._source = store, source
+            await self.startup(store)
+            async with anyio.create_task_group() as tg:
+                self._tg = tg
+                if cfg.metrics.enabled:
+                    self.http_port = await tg.start(self._serve_http)
+                tg.start_soon(self._heartbeat)
+                tg.start_soon(self._probe_store)
+                self._announce_ready()
+                await self.main_loop()
+                await self.shutdown()
+                tg.cancel_scope.cancel()
         log.info("stopped", forced=self.forced)
         return 0
 
-    async def startup(self, stack: AsyncExitStack) -> None:
-        """Lock the store for this process, open it, check it answers, load what it holds."""
-        cfg = self.cfg
-        stack.enter_context(InstanceLock.for_store(cfg.daemon.state_dir, cfg.store))
-        store = instrument_store(build_store(cfg), self.metrics)
-        await stack.enter_async_context(_opened(store))
+    def _instrumented(self, store: Store) -> Store:
+        return instrument_store(store, self.metrics)
+
+    async def _serve_http(self, task_status: TaskStatus[int] = anyio.TASK_STATUS_IGNORED) -> None:
+        host, _, port = self.cfg.metrics.address.rpartition(":")
+        server = HttpServer(host.strip("[]"), int(port), self.routes())
+        try:
+            sock = server.bind()
+        except OSError as exc:
+            raise ConfigInvalidError(
+                f"metrics.address {self.cfg.metrics.address} cannot be served: "
+                f"{exc.strerror or exc} (is another process listening there? choose a free "
+                "port or set metrics.enabled = false)"
+            ) from None
+        await server.serve(sock, task_status=task_status)
+
+    async def startup(self, store: Store) -> None:
+        """The store is locked for this process and open: check it answers, load what it
+        holds."""
         await store.ping()
         self.store_up = True
         self.metrics.store_up.set(1)
-        self._store = store
-        self._source = build_source(cfg, self.calendar)
-        stack.push_async_callback(self._close_source)
         self.coverage.seed(await store.coverage())
         self.board.seed_failed(await store.failed_days())
         self.metrics.failed_days.set_function(lambda: len(self.board.failed))
-        self.metrics.reload_result(True)
-        self.last_reload["at"] = _iso_now()
-        log.info("started", config=str(self.config_path), version=cfg.version(), pid=os.getpid())
+        self.metrics.reload_result(True, counted=False)  # the start-up load is no reload
+        self.last_reload["at"] = self.now().isoformat()
+        log.info(
+            "started", config=str(self.config_path), version=self.cfg.version(), pid=os.getpid()
+        )
 
     def _announce_ready(self) -> None:
         self.ready = True
@@ -189,6 +199,7 @@ class Daemon:
         self._replan = False
         end = self._end(cfg)
         stop = self._pass_stop = anyio.Event()
+        self.board.moved()  # a pass starts fresh, not "stalled since the last one"
         self.phase = "ingesting"
         self.notifier.status(self.status_line())
         try:
@@ -206,6 +217,7 @@ class Daemon:
                     stop=stop,
                     command="run",
                     controls=self.controls,
+                    now=self.now,
                 )
                 self.last_summary = summary
                 if not summary.interrupted:
@@ -225,20 +237,7 @@ class Daemon:
         if self.forced:
             log.warning("pass_abandoned", hint="days without a checkpoint are redone next start")
 
-    # -- signals ------------------------------------------------------------------------
-    async def _handle_signals(self, signals: AsyncIterator[int]) -> None:
-        async for signum in signals:
-            if signum == signal.SIGHUP:
-                await self.reload()
-            elif not self.should_exit.is_set():
-                log.warning("stop_requested", signal=signal.Signals(signum).name,
-                            drain_timeout_s=self.cfg.daemon.drain_timeout_s,
-                            hint="again to stop at once")
-                self.begin_drain()
-            else:
-                log.warning("stop_forced", signal=signal.Signals(signum).name)
-                self.force_exit()
-
+    # -- stopping and reloading (called by the signal loop, or by a test) ------------
     def begin_drain(self) -> None:
         """First stop: start no new day; in-flight days finish, flush, checkpoint."""
         self.should_exit.set()
@@ -268,7 +267,7 @@ class Daemon:
         try:
             loaded = await anyio.to_thread.run_sync(load_config, self.config_path)
         except ConfigError as exc:
-            self.last_reload = {"ok": False, "at": _iso_now(), "error": str(exc)}
+            self.last_reload = {"ok": False, "at": self.now().isoformat(), "error": str(exc)}
             self.metrics.reload_result(False)
             log.error("reload_refused", reason=str(exc), version=self.cfg.version())
             self.notifier.ready(self.status_line())
@@ -280,12 +279,14 @@ class Daemon:
         if change.replan:
             self.calendar = build_calendar(cfg)
             self.coverage.set_calendar(self.calendar)
+            if self._source is not None:
+                use_calendar(self._source, self.calendar)
             self._replan = True
             if self._pass_stop is not None:
                 self._pass_stop.set()  # drain this pass; the main loop plans the next
         self._wake.set()
         self.restart_required = change.restart
-        self.last_reload = {"ok": True, "at": _iso_now(), "error": None}
+        self.last_reload = {"ok": True, "at": self.now().isoformat(), "error": None}
         self.metrics.reload_result(True, restart_pending=bool(change.restart))
         log.info(
             "reloaded",
@@ -351,77 +352,3 @@ class Daemon:
         if not self.healthy():
             text += "; STALLED"
         return text
-
-    # -- endpoints ----------------------------------------------------------------------
-    def routes(self) -> dict[str, Callable[[], Any]]:
-        return {
-            "/metrics": self._metrics,
-            "/healthz": self._healthz,
-            "/readyz": self._readyz,
-            "/status": self._status,
-            "/coverage": self._coverage,
-        }
-
-    async def _metrics(self) -> Response:
-        return Response(200, CONTENT_TYPE, self.metrics.render())
-
-    async def _healthz(self) -> Response:
-        ok = self.healthy()
-        return text_response("ok\n" if ok else "stalled\n", 200 if ok else 503)
-
-    async def _readyz(self) -> Response:
-        ok = self.ready and self.store_up and not self.should_exit.is_set()
-        return text_response("ready\n" if ok else "not ready\n", 200 if ok else 503)
-
-    def status(self) -> dict[str, Any]:
-        return {
-            "pid": os.getpid(),
-            "version": code_version(),
-            "config_version": self.cfg.version(),
-            "config_file": str(self.config_path),
-            "phase": self.phase,
-            "healthy": self.healthy(),
-            "ready": self.ready,
-            "store_up": self.store_up,
-            "jobs_in_flight": self.controls.in_flight,
-            "queue_depth": self.controls.queue_depth,
-            "through": self._through.isoformat() if self._through else None,
-            "last_reload": self.last_reload,
-            "restart_required": list(self.restart_required),
-            "last_pass": self.last_summary.as_dict() if self.last_summary else None,
-            **self.board.as_dict(),
-        }
-
-    async def _status(self) -> Response:
-        return json_response(json.dumps(self.status()).encode())
-
-    async def _coverage(self) -> Response:
-        cfg = self.cfg
-        end = self._end(cfg)
-        if cfg.daemon.coverage_cache:
-            body = self.coverage.json(cfg.ingest.symbols, cfg.ingest.start, end)
-        else:
-            assert self._store is not None
-            rows = await self._store.coverage()
-            body = render(rows, self.calendar, cfg.ingest.symbols, cfg.ingest.start, end)
-        return json_response(body)
-
-    async def _close_source(self) -> None:
-        if self._source is not None:
-            with anyio.move_on_after(5):
-                await anyio.to_thread.run_sync(self._source.close, abandon_on_cancel=True)
-
-
-@asynccontextmanager
-async def _opened(store: Store) -> AsyncIterator[Store]:
-    await store.open()
-    try:
-        yield store
-    finally:
-        with anyio.CancelScope(shield=True):
-            await store.close()
-
-
-def _iso_now() -> str:
-    return datetime.now(tz=UTC).isoformat()
-

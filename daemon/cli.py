@@ -1,4 +1,5 @@
-"""``ghtraderd``: the command line. Errors end as one clear line and a documented exit code."""
+"""``ghtraderd``: the command line. Errors end as one clear line and a documented exit code
+(``daemon.errors_exit`` is the one place that maps them)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from daemon import exitcodes
 from daemon.commands import command_modules
-from daemon.config import ConfigError
-from daemon.planner import PlanError
-from ghtrader_core.errors import FatalError, StoreUnavailableError
-from ghtrader_core.symbols import SymbolError
+from daemon.errors_exit import exit_line
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,38 +21,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_KNOWN = (ConfigError, PlanError, SymbolError, FatalError, StoreUnavailableError)
-
-
-def _leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The error that matters inside task-group exception groups: the first one with a
-    documented exit code, else the first leaf."""
-    known = group.subgroup(lambda e: isinstance(e, _KNOWN))
-    exc: BaseException = known if known is not None else group
-    while isinstance(exc, BaseExceptionGroup):
-        exc = exc.exceptions[0]
-    return exc
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        try:
-            code: int = args.func(args)
-        except BaseExceptionGroup as group:
-            raise _leaf(group) from group
-    except ConfigError as exc:
-        print(f"ghtraderd: invalid config:\n{exc}", file=sys.stderr)
-        return exitcodes.CONFIG
-    except (PlanError, SymbolError) as exc:
-        print(f"ghtraderd: {exc}", file=sys.stderr)
-        return exitcodes.USAGE
-    except StoreUnavailableError as exc:
-        print(f"ghtraderd: store unavailable, retry later: {exc}", file=sys.stderr)
-        return exitcodes.TEMPFAIL
-    except FatalError as exc:
-        print(f"ghtraderd: {exc}", file=sys.stderr)
-        return exc.exit_code
+        code: int = args.func(args)
+    except (Exception, KeyboardInterrupt, BaseExceptionGroup) as exc:
+        return exit_line(exc)
     return code
 
 

@@ -12,7 +12,7 @@ import hashlib
 import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_origin
 
 from pydantic import (
     BaseModel,
@@ -22,17 +22,28 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
+from ghtrader_core.backends import kinds
 from ghtrader_core.calendar.history import HistoryError, regime_from_row
-from ghtrader_core.sources.synthetic.source import FAULT_KINDS
+from ghtrader_core.errors import ConfigInvalidError
+from ghtrader_core.sources.replay.backend import ReplayConfigModel
+from ghtrader_core.sources.synthetic.backend import SyntheticConfigModel
+from ghtrader_core.sources.tqsdk.backend import TqSdkConfigModel
+from ghtrader_core.store.questdb.backend import QuestDBConfig
 from ghtrader_core.symbols import Exchange, SymbolError, parse_main, variety_of
 from ghtrader_core.validation.thresholds import Thresholds
 
 ENV_PREFIX = "GHTRADERD_"
 
 
-class ConfigError(Exception):
+class ConfigError(ConfigInvalidError):
     """A config that cannot be used; the message names file, key, value and what is allowed."""
 
 
@@ -40,83 +51,51 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class QuestDBConfig(_Section):
-    """``[store.questdb]``: where the server is and how hard to try. The password is not
-    here: ``QUESTDB_PASSWORD`` or ``$CREDENTIALS_DIRECTORY/questdb_password``."""
-
-    host: str = "127.0.0.1"
-    http_port: int = Field(9000, ge=1, le=65535)  # ILP over HTTP (writes) and /ping
-    pg_port: int = Field(8812, ge=1, le=65535)  # PGWire (reads, DDL, bookkeeping rows)
-    user: str = "admin"
-    database: str = "qdb"
-    tls: bool = False  # https:: for ILP and TLS for PGWire (QuestDB Enterprise or a proxy)
-    http_auth: bool = False  # also send user/password as HTTP basic auth with ILP writes
-    protocol_version: Literal[1, 2] = 2  # ILP 2: binary doubles, ns timestamps (QuestDB >= 9)
-    sender_threads: int = Field(1, ge=1, le=16)  # ILP worker threads, one Sender each
-    max_buf_size_mb: int = Field(1024, ge=16)  # one batch is one buffer: ~0.5 kB per L5 row
-    request_timeout_s: float = Field(60.0, gt=0)  # per flush, plus size / min throughput
-    retry_timeout_s: float = Field(10.0, ge=0)  # the client's own retries of one flush
-    connect_timeout_s: float = Field(10.0, gt=0)
-    query_timeout_s: float = Field(60.0, gt=0)
-    pool_size: int = Field(2, ge=1, le=32)  # asyncpg connections
-    visibility_timeout_s: float = Field(60.0, gt=0)  # wait for WAL apply before checkpoints
+def _registered(role: Literal["store", "source"], kind: str) -> str:
+    known = kinds(role)
+    if kind not in known:
+        raise ValueError(f"unknown {role} kind {kind!r}; registered: {', '.join(known)}")
+    return kind
 
 
 class StoreConfig(_Section):
-    kind: Literal["duckdb", "questdb"] = "duckdb"
+    """``[store]``: ``kind`` names a registered store (``ghtrader_core.backends``); each
+    store's own table (``[store.<kind>]``) is its package's model. ``path`` and
+    ``unwritable_timeout_s`` are the embedded store's, kept at this level as before."""
+
+    kind: str = "duckdb"
     path: Path = Path("var/ghtrader.duckdb")
+    # DuckDB: how long the store may stay unwritable (disk full, read-only) while writes
+    # wait and retry, before the process stops with exit 73
+    unwritable_timeout_s: float = Field(300.0, gt=0)
     questdb: QuestDBConfig = QuestDBConfig()
 
-
-class SyntheticConfigModel(_Section):
-    seed: int = 0
-    latency_s: float = Field(0.0, ge=0)
-    timeout_rate: float = Field(0.0, ge=0, le=1)
-    maintenance_rate: float = Field(0.0, ge=0, le=1)
-    maintenance_wait_s: float = Field(1.0, ge=0)
-    faults: dict[str, float] = Field(default_factory=dict)
-    l5_exchanges: list[Exchange] = [Exchange.SHFE, Exchange.INE]
-
-    @field_validator("faults")
+    @field_validator("kind")
     @classmethod
-    def _known_faults(cls, value: dict[str, float]) -> dict[str, float]:
-        for kind, rate in value.items():
-            if kind not in FAULT_KINDS:
-                raise ValueError(f"unknown fault kind {kind!r}; allowed: {', '.join(FAULT_KINDS)}")
-            if not 0 <= rate <= 1:
-                raise ValueError(f"rate of {kind!r} must be within 0..1, got {rate}")
-        return value
-
-
-class TqSdkConfigModel(_Section):
-    """``[source.tqsdk]``. The account is not here: ``TQSDK_USER`` / ``TQSDK_PASSWORD`` or
-    ``$CREDENTIALS_DIRECTORY/tqsdk_user`` / ``tqsdk_password``. Server URLs are TqSdk's own
-    environment variables (``TQ_AUTH_URL``, ``TQ_MD_URL``, …), read by TqSdk itself."""
-
-    max_apis: int = Field(2, ge=1, le=16)  # live TqApi instances (account connection limit)
-    recycle_after_days: int = Field(20, ge=1)  # a fresh TqApi after this many days (memory)
-    wait_timeout_s: float = Field(30.0, gt=0, le=60)  # TqSdk's login/data waits, capped
-    day_timeout_s: float = Field(900.0, gt=0)  # one fetch, queueing for a TqApi included
-    cache_dir: Path | None = None  # TqSdk's disk cache; default <daemon.state_dir>/tqsdk-cache
-
-
-class ReplayConfigModel(_Section):
-    """``[source.replay]``: a directory of exported CSV/Parquet tick files."""
-
-    path: Path | None = None
-    recursive: bool = True
+    def _known_kind(cls, value: str) -> str:
+        return _registered("store", value)
 
 
 class SourceConfig(_Section):
-    kind: Literal["synthetic", "replay", "tqsdk"] = "synthetic"
+    """``[source]``: ``kind`` names a registered source; ``[source.<kind>]`` its model."""
+
+    kind: str = "synthetic"
     synthetic: SyntheticConfigModel = SyntheticConfigModel()
     tqsdk: TqSdkConfigModel = TqSdkConfigModel()
     replay: ReplayConfigModel = ReplayConfigModel()
 
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        return _registered("source", value)
+
     @model_validator(mode="after")
-    def _replay_has_path(self) -> SourceConfig:
-        if self.kind == "replay" and self.replay.path is None:
-            raise ValueError("source.kind = 'replay' needs source.replay.path (a directory)")
+    def _selected_is_usable(self) -> SourceConfig:
+        """The selected source's own check (e.g. a replay directory that exists)."""
+        selected = getattr(self, self.kind, None)
+        check = getattr(selected, "check_selected", None)
+        if check is not None:
+            check()
         return self
 
 
@@ -363,18 +342,32 @@ class Config(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Environment over file; no .env files and no secrets directory: secrets are not config.
-        return (env_settings, init_settings)
+        return (_EnvSource(settings_cls), init_settings)
 
     def version(self) -> str:
         """A short hash of the effective config: changes whenever any value does."""
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
 
 
+class _EnvSource(EnvSettingsSource):
+    """Environment values as an operator writes them: a list key takes JSON
+    (``["KQ.m@SHFE.cu", "KQ.m@DCE.m"]``) or a plain comma-separated string
+    (``KQ.m@SHFE.cu,KQ.m@DCE.m``, or one value alone)."""
+
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+        try:
+            return super().decode_complex_value(field_name, field, value)
+        except ValueError:
+            if isinstance(value, str) and get_origin(field.annotation) is list:
+                return [part.strip() for part in value.split(",") if part.strip()]
+            raise
+
+
 def _describe(error: dict[str, Any], path: Path) -> str:
     loc = ".".join(str(p) for p in error["loc"])
     env = ENV_PREFIX + "__".join(str(p).upper() for p in error["loc"] if not isinstance(p, int))
     value = error.get("input")
-    shown = "" if error["type"] == "missing" else f" = {value!r}"
+    shown = "" if error["type"] == "missing" or isinstance(value, dict) else f" = {value!r}"
     return f"{path}: {loc}{shown}: {error['msg']} (file key {loc}, or environment {env})"
 
 

@@ -1,20 +1,16 @@
-"""Builds the calendar, source and store a config names: the one place that switches on kind."""
+"""Builds the calendar, source and store a config names, looking kinds up in the registry
+(``ghtrader_core.backends``): no backend is named here."""
 
 from __future__ import annotations
 
 from daemon.config import Config
 from daemon.downloader import Validator
-from daemon.questdb_prep import questdb_settings
-from daemon.source_prep import tqsdk_credentials
+from daemon.source_prep import tqsdk_settings as tqsdk_settings  # old name, kept
+from ghtrader_core.backends import BuildContext, lookup
 from ghtrader_core.calendar import NightHours, NoNightPeriod, TradingCalendar, regime_from_row
 from ghtrader_core.records import DayValidation
 from ghtrader_core.sources.base import TickSource
-from ghtrader_core.sources.replay.source import ReplayConfig, ReplaySource
-from ghtrader_core.sources.synthetic.source import SyntheticConfig, SyntheticSource
-from ghtrader_core.sources.tqsdk.source import TqSdkSettings, TqSdkSource, real_api_factory
 from ghtrader_core.store.base import Store
-from ghtrader_core.store.duckdb.store import DuckDBStore
-from ghtrader_core.store.questdb.store import QuestDBStore
 from ghtrader_core.ticks import DayFrame
 from ghtrader_core.validation import validate_day
 
@@ -37,55 +33,21 @@ def build_calendar(cfg: Config) -> TradingCalendar:
 
 
 def build_source(cfg: Config, calendar: TradingCalendar) -> TickSource:
-    if cfg.source.kind == "replay":
-        return build_replay_source(cfg, calendar)
-    if cfg.source.kind == "tqsdk":
-        return build_tqsdk_source(cfg, calendar)
-    s = cfg.source.synthetic
-    return SyntheticSource(
-        calendar,
-        SyntheticConfig(
-            seed=s.seed,
-            latency_s=s.latency_s,
-            timeout_rate=s.timeout_rate,
-            maintenance_rate=s.maintenance_rate,
-            maintenance_wait_s=s.maintenance_wait_s,
-            fault_rates=dict(s.faults),
-            l5_exchanges=tuple(str(e) for e in s.l5_exchanges),
-        ),
-    )
+    """The configured source, built by its registered backend (credentials read there)."""
+    backend = lookup("source", cfg.source.kind)
+    source: TickSource = backend.build(cfg.source, _context(cfg, calendar))
+    return source
 
 
-def build_replay_source(cfg: Config, calendar: TradingCalendar) -> ReplaySource:
-    path = cfg.source.replay.path
-    assert path is not None  # the config model refuses kind = "replay" without a path
-    return ReplaySource(calendar, ReplayConfig(path, recursive=cfg.source.replay.recursive))
+def build_store(cfg: Config, *, read_only: bool = False) -> Store:
+    """``read_only``: a command that only reads never creates a store where none is."""
+    ctx = _context(cfg, TradingCalendar(), read_only=read_only)
+    store: Store = lookup("store", cfg.store.kind).build(cfg.store, ctx)
+    return store
 
 
-def tqsdk_settings(cfg: Config) -> TqSdkSettings:
-    t = cfg.source.tqsdk
-    return TqSdkSettings(
-        max_apis=t.max_apis,
-        recycle_after_days=t.recycle_after_days,
-        wait_timeout_s=t.wait_timeout_s,
-        day_timeout_s=t.day_timeout_s,
-        cache_dir=t.cache_dir or cfg.daemon.state_dir / "tqsdk-cache",
-    )
-
-
-def build_tqsdk_source(cfg: Config, calendar: TradingCalendar) -> TqSdkSource:
-    """Credentials from the environment or systemd credentials; FatalError when absent."""
-    credentials = tqsdk_credentials()
-    settings = tqsdk_settings(cfg)
-    return TqSdkSource(
-        calendar, settings, real_api_factory(credentials, settings), user=credentials.user
-    )
-
-
-def build_store(cfg: Config) -> Store:
-    if cfg.store.kind == "questdb":
-        return QuestDBStore(questdb_settings(cfg.store.questdb))
-    return DuckDBStore(cfg.store.path)
+def _context(cfg: Config, calendar: TradingCalendar, *, read_only: bool = False) -> BuildContext:
+    return BuildContext(calendar=calendar, state_dir=cfg.daemon.state_dir, read_only=read_only)
 
 
 def build_validator(cfg: Config, calendar: TradingCalendar) -> Validator | None:
@@ -104,3 +66,9 @@ def build_validator(cfg: Config, calendar: TradingCalendar) -> Validator | None:
         )
 
     return validator
+
+
+def use_calendar(source: TickSource, calendar: TradingCalendar) -> None:
+    """Hand a reloaded calendar to a running source (every source keeps ``calendar``)."""
+    if hasattr(source, "calendar"):
+        source.calendar = calendar

@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import structlog
@@ -43,12 +43,34 @@ def use_json(fmt: str) -> bool:
     return fmt == "json"
 
 
+_bar: Callable[[], str] | None = None  # the live progress line on a terminal, if any
+_bar_shown = False  # the cursor sits at the end of the bar (not inside a log line)
+
+
+def keep_below(bar: Callable[[], str] | None) -> None:
+    """Keep ``bar()`` as the last line of the terminal: a log line clears it, is written
+    on its own line, and the bar is drawn again below it. Called each time the bar is
+    drawn; ``None``: no bar any more."""
+    global _bar, _bar_shown
+    _bar, _bar_shown = bar, bar is not None
+
+
 class _CurrentStderr:
     """Writes to whatever ``sys.stderr`` is at the time of the call, not at configuration
     (tests and embedding code swap it)."""
 
     def write(self, text: str) -> int:
-        return sys.stderr.write(text)
+        global _bar_shown
+        if _bar is None:
+            return sys.stderr.write(text)
+        if _bar_shown:  # clear the bar first; the log line takes its place
+            sys.stderr.write("\r\x1b[K")
+            _bar_shown = False
+        written = sys.stderr.write(text)
+        if text.endswith("\n"):
+            sys.stderr.write(_bar())
+            _bar_shown = True
+        return written
 
     def flush(self) -> None:
         sys.stderr.flush()

@@ -167,9 +167,13 @@ class Metrics(Observer):
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
-    def reload_result(self, applied: bool, *, restart_pending: bool = False) -> None:
+    def reload_result(
+        self, applied: bool, *, restart_pending: bool = False, counted: bool = True
+    ) -> None:
+        """``counted=False``: the start-up load sets the gauges but is not a reload."""
         self.reload_ok.set(1 if applied else 0)
-        self.reloads.labels("applied" if applied else "refused").inc()
+        if counted:
+            self.reloads.labels("applied" if applied else "refused").inc()
         if applied:
             self.reload_ts.set(time.time())
             self.restart_pending.set(1 if restart_pending else 0)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -21,9 +22,10 @@ import structlog
 from daemon.config import Config
 from daemon.downloader import Downloader, Validator
 from daemon.events import Observer, Observers, RunStats
-from daemon.planner import plan
+from daemon.planner import Job, Plan, PlanError, last_complete_day, plan
 from daemon.retry import RetryPolicy
 from daemon.sink import BatchingSink
+from daemon.source_guard import foreign_days
 from daemon.source_prep import prepare_schedules, source_observers
 from ghtrader_core.calendar import TradingCalendar
 from ghtrader_core.records import IngestRun
@@ -31,6 +33,11 @@ from ghtrader_core.sources.base import TickSource
 from ghtrader_core.store.base import Store
 
 log = structlog.get_logger("ghtraderd.pipeline")
+
+
+def utc_now() -> datetime:
+    """The one wall clock of the daemon; every component takes it injected."""
+    return datetime.now(tz=UTC)
 
 
 def code_version() -> str:
@@ -102,6 +109,18 @@ def retry_policy(cfg: Config) -> RetryPolicy:
     )
 
 
+def planned_end(
+    calendar: TradingCalendar, end: date | None, now: datetime, *, say: bool = True
+) -> date:
+    """The last day to plan: never after the last complete trading day (said once)."""
+    last = last_complete_day(calendar, now)
+    if end is not None and end > last:
+        if say:
+            log.warning("future_days_not_planned", requested_end=str(end), last_complete=str(last))
+        return last
+    return end if end is not None else last
+
+
 async def backfill(
     cfg: Config,
     store: Store,
@@ -112,21 +131,41 @@ async def backfill(
     start: date | None = None,
     end: date | None = None,
     force: bool = False,
+    replace_source: bool = False,
     observer: Observer | None = None,
     validator: Validator | None = None,
     stop: anyio.Event | None = None,
     command: str = "backfill",
     controls: LiveControls | None = None,
+    now: Callable[[], datetime] = utc_now,
 ) -> Summary:
     started = time.perf_counter()
-    the_plan = await plan(
+    wanted = list(dict.fromkeys(symbols or cfg.ingest.symbols))  # a repeat is one symbol
+    first = start or cfg.ingest.start
+    last = planned_end(calendar, end if end is not None else cfg.ingest.end, now())
+    if first > last:
+        raise PlanError(
+            f"start {first} is after the last complete trading day {last}: nothing to fetch yet"
+        )
+    foreign = await foreign_days(
         store,
-        calendar,
-        symbols or cfg.ingest.symbols,
-        start or cfg.ingest.start,
-        end if end is not None else cfg.ingest.end,
-        force=force,
+        source.name,
+        wanted,
+        first,
+        last,
+        replace=replace_source or force,
+        store_name=getattr(store, "path", store.name),
     )
+    the_plan = await plan(store, calendar, wanted, first, last, force=force)
+    if foreign and not force:
+        log.warning("replacing_other_source", days=len(foreign), source=source.name)
+        redo = [Job(d, s) for s, d in foreign]
+        the_plan = Plan(
+            jobs=sorted([*the_plan.jobs, *redo]),
+            skipped=the_plan.skipped - len(redo),
+            start=the_plan.start,
+            end=the_plan.end,
+        )
     await prepare_schedules(source, store, the_plan.jobs, retry_policy(cfg))
     stats = RunStats()
     observers = Observers([stats, *([observer] if observer else []), *source_observers(source)])
@@ -140,14 +179,14 @@ async def backfill(
         end=str(the_plan.end),
     )
     run_id = uuid.uuid4().hex[:16]
-    started_at = datetime.now(tz=UTC).replace(tzinfo=None)
+    started_at = now().replace(tzinfo=None)
 
     def run_record(status: str, ended: bool) -> IngestRun:
         return IngestRun(
             run_id=run_id,
             command=command,
             started_at=started_at,
-            ended_at=datetime.now(tz=UTC).replace(tzinfo=None) if ended else None,
+            ended_at=now().replace(tzinfo=None) if ended else None,
             planned=len(the_plan.jobs),
             downloaded=stats.downloaded,
             skipped=the_plan.skipped,
@@ -159,6 +198,56 @@ async def backfill(
         )
 
     await store.record_run(run_record("running", ended=False))
+    try:
+        interrupted = await _run_plan(
+            cfg,
+            store,
+            source,
+            the_plan,
+            observers,
+            stats,
+            run_id=run_id,
+            validator=validator,
+            stop=stop,
+            controls=controls,
+        )
+    except BaseException as exc:
+        # The run's row must not stay "running": close it, as far as the store lets us.
+        status = "cancelled" if isinstance(exc, anyio.get_cancelled_exc_class()) else "failed"
+        with anyio.CancelScope(shield=True), anyio.move_on_after(5), suppress(Exception):
+            await store.record_run(run_record(status, ended=True))
+        raise
+    summary = Summary(
+        planned=len(the_plan.jobs),
+        downloaded=stats.downloaded,
+        skipped=the_plan.skipped,
+        failed=stats.failed,
+        rows=stats.rows,
+        wall_s=round(time.perf_counter() - started, 3),
+        interrupted=interrupted,
+        sink_s=round(stats.sink_busy_s, 3),
+        validate_s=round(stats.validate_s, 3),
+    )
+    status = "interrupted" if interrupted else ("partial" if stats.failed else "ok")
+    await store.record_run(run_record(status, ended=True))
+    log.info("backfill_done", **summary.as_dict())
+    return summary
+
+
+async def _run_plan(
+    cfg: Config,
+    store: Store,
+    source: TickSource,
+    the_plan: Plan,
+    observers: Observers,
+    stats: RunStats,
+    *,
+    run_id: str,
+    validator: Validator | None,
+    stop: anyio.Event | None,
+    controls: LiveControls | None,
+) -> bool:
+    """Download, validate, sink and checkpoint the plan; True when a stop drained it."""
     sink = BatchingSink(
         store,
         cfg.sink,
@@ -203,19 +292,4 @@ async def backfill(
     finally:
         if controls is not None:
             controls.downloader = controls.sink = None
-
-    summary = Summary(
-        planned=len(the_plan.jobs),
-        downloaded=stats.downloaded,
-        skipped=the_plan.skipped,
-        failed=stats.failed,
-        rows=stats.rows,
-        wall_s=round(time.perf_counter() - started, 3),
-        interrupted=interrupted,
-        sink_s=round(stats.sink_busy_s, 3),
-        validate_s=round(stats.validate_s, 3),
-    )
-    status = "interrupted" if interrupted else ("partial" if stats.failed else "ok")
-    await store.record_run(run_record(status, ended=True))
-    log.info("backfill_done", **summary.as_dict())
-    return summary
+    return interrupted

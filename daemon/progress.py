@@ -1,4 +1,9 @@
-"""Progress of a backfill: a one-line bar on a terminal, periodic log lines otherwise."""
+"""Progress of a backfill: a one-line bar on a terminal, periodic log lines otherwise.
+
+On a terminal the bar stays below the log: ``daemon.logs.keep_below`` clears it before a
+log line and draws it again after. (Why not ``rich``: one line of bar does not need a new
+dependency with its own console and logging handler beside structlog; this is the part
+of what rich does that we use.)"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import TextIO
 import structlog
 
 from daemon.events import Observer, StoredDay
+from daemon.logs import keep_below
 
 log = structlog.get_logger("ghtraderd.progress")
 
@@ -35,6 +41,8 @@ class Progress(Observer):
 
     def planned(self, total: int, skipped: int) -> None:
         self.todo = total - skipped
+        if self.tty and self.stream is sys.stderr:
+            keep_below(self._line)
 
     def day_done(self, day: StoredDay) -> None:
         self.done += 1
@@ -45,19 +53,27 @@ class Progress(Observer):
         self.failed += 1
         self._show()
 
+    def _line(self) -> str:
+        finished = self.done + self.failed
+        elapsed = time.monotonic() - self.started
+        width = 30
+        filled = int(width * finished / self.todo) if self.todo else width
+        bar = "#" * filled + "." * (width - filled)
+        return (
+            f"[{bar}] {finished}/{self.todo} days  {self.rows:,} rows  "
+            f"{self.failed} failed  {elapsed:6.1f}s"
+        )
+
     def _show(self) -> None:
         finished = self.done + self.failed
         elapsed = time.monotonic() - self.started
         if self.tty:
-            width = 30
-            filled = int(width * finished / self.todo) if self.todo else width
-            bar = "#" * filled + "." * (width - filled)
-            self.stream.write(
-                f"\r[{bar}] {finished}/{self.todo} days  {self.rows:,} rows  "
-                f"{self.failed} failed  {elapsed:6.1f}s"
-            )
+            self.stream.write("\r" + self._line())
+            if self.stream is sys.stderr:
+                keep_below(self._line)
             if finished >= self.todo:
                 self.stream.write("\n")
+                keep_below(None)
             self.stream.flush()
             return
         now = time.monotonic()

@@ -1,4 +1,4 @@
-"""What the daemon does for a source before and after its days: credentials, the main-contract
+"""What the daemon does for a source before and after its days: the main-contract
 schedule kept in the store, and telling a caching source which days are durable.
 
 The core's sources may not import the store, so the daemon carries the schedule between
@@ -14,42 +14,39 @@ from datetime import date
 import anyio
 import structlog
 
+from daemon.config import Config
 from daemon.events import Observer, StoredDay
 from daemon.planner import Job
 from daemon.retry import RetryPolicy, call_with_retry
-from daemon.secrets import read_secret
-from ghtrader_core.errors import FatalError
 from ghtrader_core.schedule import MainSchedule
 from ghtrader_core.sources.base import TickSource
 from ghtrader_core.sources.hooks import KeepsCache, NeedsSchedule
-from ghtrader_core.sources.tqsdk.source import Credentials
+from ghtrader_core.sources.tqsdk.backend import (  # moved to the TqSdk package; importable here
+    PASSWORD_CRED as PASSWORD_CRED,
+)
+from ghtrader_core.sources.tqsdk.backend import (
+    PASSWORD_ENV as PASSWORD_ENV,
+)
+from ghtrader_core.sources.tqsdk.backend import (
+    USER_CRED as USER_CRED,
+)
+from ghtrader_core.sources.tqsdk.backend import (
+    USER_ENV as USER_ENV,
+)
+from ghtrader_core.sources.tqsdk.backend import (
+    tqsdk_credentials as tqsdk_credentials,
+)
+from ghtrader_core.sources.tqsdk.backend import tqsdk_settings as _tqsdk_settings
+from ghtrader_core.sources.tqsdk.source import TqSdkSettings
 from ghtrader_core.store.base import Store
 
 log = structlog.get_logger("ghtraderd.sources")
 
-USER_ENV, PASSWORD_ENV = "TQSDK_USER", "TQSDK_PASSWORD"
-USER_CRED, PASSWORD_CRED = "tqsdk_user", "tqsdk_password"
 
-
-def tqsdk_credentials() -> Credentials:
-    user = read_secret(USER_CRED, env=USER_ENV)
-    password = read_secret(PASSWORD_CRED, env=PASSWORD_ENV)
-    if user is None or password is None:
-        missing = [
-            f"{env} (or $CREDENTIALS_DIRECTORY/{cred})"
-            for value, env, cred in (
-                (user, USER_ENV, USER_CRED),
-                (password, PASSWORD_ENV, PASSWORD_CRED),
-            )
-            if value is None
-        ]
-        raise FatalError(
-            "TqSdk credentials missing: set "
-            + " and ".join(missing)
-            + "; they are never read from the config file"
-        )
-    return Credentials(user.value, password.value)
-
+def tqsdk_settings(cfg: Config) -> TqSdkSettings:
+    """Kept for callers of the old ``daemon.factory.tqsdk_settings``; the TqSdk package
+    owns the translation now (``ghtrader_core.sources.tqsdk.backend``)."""
+    return _tqsdk_settings(cfg.source.tqsdk, cfg.daemon.state_dir)
 
 async def prepare_schedules(
     source: TickSource, store: Store, jobs: Iterable[Job], policy: RetryPolicy

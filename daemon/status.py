@@ -17,8 +17,13 @@ from ghtrader_core.records import FailedDay
 
 
 class StatusBoard(Observer):
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = lambda: datetime.now(tz=UTC),
+    ) -> None:
         self._clock = clock
+        self._wall = wall  # the daemon's one wall clock, injected
         self.last_progress = clock()
         self.last_success: dict[str, tuple[datetime, date]] = {}
         self.failed: dict[tuple[str, date], str] = {}
@@ -55,7 +60,7 @@ class StatusBoard(Observer):
         self.pass_finished += 1
         previous = self.last_success.get(day.symbol)
         newest = max(day.trading_day, previous[1]) if previous else day.trading_day
-        self.last_success[day.symbol] = (datetime.now(tz=UTC), newest)
+        self.last_success[day.symbol] = (self._wall(), newest)
 
     def as_dict(self) -> dict[str, Any]:
         return {

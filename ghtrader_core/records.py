@@ -73,6 +73,7 @@ class Checkpoint:
     validator_version: int  # 0 when the day was not validated
     status: str  # DayStatus value, or "unvalidated"
     written_at: datetime
+    source: str | None = None  # the source that filled the day (None: not recorded)
 
 
 @dataclass(frozen=True)

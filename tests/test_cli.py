@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import anyio
+import pytest
 
 from daemon import exitcodes
 from ghtrader_core.store.duckdb.store import DuckDBStore
@@ -30,6 +31,7 @@ def stored(path: Path) -> tuple[int, dict[tuple[str, date], str]]:
     return anyio.run(go)
 
 
+@pytest.mark.slow
 def test_backfill_json_summary_then_coverage_agrees_then_nothing_to_do(tmp_path: Path) -> None:
     cfg = small_config(tmp_path)
     first = run_cli("backfill", "-c", str(cfg), "--json")
@@ -57,6 +59,7 @@ def test_cli_overrides_narrow_the_plan(tmp_path: Path) -> None:
     assert json.loads(forced.stdout)["downloaded"] == 1
 
 
+@pytest.mark.slow
 def test_bad_input_gets_a_clear_message_and_a_documented_code(tmp_path: Path) -> None:
     cfg = small_config(tmp_path)
     bad_symbol = run_cli("backfill", "-c", str(cfg), "--symbols", "KQ.m@SHFE")
@@ -98,6 +101,7 @@ def _wait_for_flush(proc: subprocess.Popen[str]) -> None:
     raise AssertionError("the backfill ended before its first flush")
 
 
+@pytest.mark.slow
 def test_sigkill_halfway_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) -> None:
     opts = {"end": "2025-11-14", "latency_s": 0.1, "concurrency": 2}
     ref_dir, cut_dir = tmp_path / "ref", tmp_path / "cut"
@@ -116,6 +120,7 @@ def test_sigkill_halfway_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) 
     assert stored(cut_dir / "store.duckdb") == stored(ref_dir / "store.duckdb")
 
 
+@pytest.mark.slow
 def test_ctrl_c_drains_exits_130_and_a_rerun_finishes(tmp_path: Path) -> None:
     cfg = small_config(tmp_path, end="2025-11-14", latency_s=0.1, concurrency=2)
     proc = _start(cfg)
@@ -131,6 +136,7 @@ def test_ctrl_c_drains_exits_130_and_a_rerun_finishes(tmp_path: Path) -> None:
     assert stored(tmp_path / "store.duckdb")[0] == rows + done["rows"]
 
 
+@pytest.mark.slow
 def test_a_terminal_gets_a_progress_bar(tmp_path: Path) -> None:
     import pty
 
@@ -159,3 +165,11 @@ def test_a_terminal_gets_a_progress_bar(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert "\r[" in screen and "6/6 days" in screen and "#" * 30 in screen
     assert '{"' not in screen  # a person gets readable lines, not JSON
+    # log lines while the bar is up: the bar is cleared, the line written whole, the bar
+    # drawn again below it (never a log line glued to the end of the bar)
+    logged = screen.split("\r\x1b[K")[1:]
+    assert logged, "no log line was written while the bar was shown"
+    for part in logged:
+        line, newline, after = part.partition("\n")
+        assert newline and "days  " not in line, part
+        assert after == "" or after.lstrip("\r").startswith("[") or "\x1b[K" in after, part

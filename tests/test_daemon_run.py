@@ -21,7 +21,10 @@ from tests.daemon_helpers import (
     write_config,
 )
 
-pytestmark = pytest.mark.skipif(shutil.which(GHTRADERD) is None, reason="ghtraderd not installed")
+pytestmark = [
+    pytest.mark.skipif(shutil.which(GHTRADERD) is None, reason="ghtraderd not installed"),
+    pytest.mark.slow,  # every test runs a daemon process
+]
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
-import os
+import subprocess
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -114,12 +115,10 @@ async def test_a_second_process_or_handle_on_the_same_file_is_refused(tmp_path: 
     assert StoreLockedError.exit_code == 75
 
 
-@pytest.mark.skipif(
-    os.geteuid() == 0, reason="root can write anywhere; permission test needs a user"
-)
-async def test_unwritable_path_is_a_clear_error(tmp_path: Path) -> None:
-    ro = tmp_path / "ro"
-    ro.mkdir(mode=0o500)
+async def test_unwritable_path_is_a_clear_error(tmp_path: Path, tmpfs: Any) -> None:
+    # a read-only file system: honoured by root too, unlike permission bits
+    ro = tmpfs(1 << 20)
+    subprocess.run(["mount", "-o", "remount,ro", str(ro)], check=True)
     with pytest.raises(StorePathError, match=r"not writable|cannot open|not usable"):
         await DuckDBStore(ro / "sub" / "s.duckdb").open()
 
@@ -147,18 +146,19 @@ def test_read_day_returns_dates_not_strings(tmp_path: Path) -> None:
 
 
 async def test_a_failing_write_leaves_nothing_behind(tmp_path: Path) -> None:
-    from ghtrader_core.store.duckdb.store import _transaction
+    from ghtrader_core.errors import PermanentError
+    from ghtrader_core.store.duckdb.connection import transaction
 
     store = await opened(tmp_path)
     w = day_write(date(2025, 11, 3))
     await store.write_days([w])
 
     def half_then_fail(con: object) -> None:
-        with _transaction(con):  # type: ignore[arg-type]
+        with transaction(con):  # type: ignore[arg-type]
             con.execute("DELETE FROM ticks")  # type: ignore[attr-defined]
-            raise RuntimeError("disk full, say")
+            raise RuntimeError("a value the store refuses, say")
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(PermanentError):  # not the store's fault: about the data
         await store._run(half_then_fail)
     assert (await store.table_counts())["ticks"] == w.day.rows  # the delete was rolled back
     await store.close()

@@ -150,6 +150,7 @@ async def test_concurrency_bounds_days_in_flight(tmp_path: Path) -> None:
     assert src.max_active == 2
 
 
+@pytest.mark.slow
 async def test_a_slow_store_fills_the_queue_and_downloads_wait(tmp_path: Path) -> None:
     cfg = config_obj(
         small_config(
@@ -260,8 +261,11 @@ async def test_fingerprints_in_checkpoints_match_the_stored_ticks(tmp_path: Path
     await run(cfg, store, source_for(cfg))
     await store.open()
     cps = await store.checkpoints(cfg.ingest.symbols, date(2025, 11, 3), date(2025, 11, 5))
+    assert len(cps) == 2 * 3  # every symbol-day stored: the loop below is not vacuous
     for (symbol, day), cp in cps.items():
-        assert fingerprint(await store.read_day(symbol, day)) == cp.fingerprint
+        ticks = await store.read_day(symbol, day)
+        assert len(ticks) == cp.rows > 0
+        assert fingerprint(ticks) == cp.fingerprint
     await store.close()
 
 
@@ -279,6 +283,8 @@ async def test_a_fatal_store_error_stops_the_run_instead_of_failing_every_day(
     )
     await store.open()
     assert await store.failed_days() == []  # no day was blamed for the store's refusal
+    runs = await store._run(lambda con: con.execute("SELECT status FROM ingest_runs").fetchall())
+    assert runs == [("failed",)]  # the run's row is closed, not left "running"
     await store.close()
 
 

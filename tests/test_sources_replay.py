@@ -111,6 +111,7 @@ def test_real_files_through_the_cli(tmp_path: Path) -> None:
 
 
 # -- round trip ----------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
 async def test_round_trip_of_files_written_by_the_project(tmp_path: Path, fmt: str) -> None:
     src = synthetic(CAL, seed=5)

@@ -259,6 +259,13 @@ def test_missing_half_seconds_warn_then_fail_on_a_fixed_cadence() -> None:
 @pytest.mark.parametrize("n", [0, 1])
 def test_tiny_inputs_do_not_break_the_checks(n: int) -> None:
     ts = TS[:n]
-    check_order(ts, TH)
-    check_sessions(ts, [AM, PM], "DCE", TH)
-    check_quality(cols(n), ts, exchange="DCE", tick_size=1.0, th=TH)
+    order, kept = check_order(ts, TH)
+    assert order.findings == [] and len(kept) == n
+    assert order.metrics["out_of_order.count"] == order.metrics["out_of_order.rate"] == 0.0
+    sessions = check_sessions(ts, [AM, PM], "DCE", TH)
+    # no tick inside a session: the day is missing, whatever else is said
+    (missing,) = found(sessions, "missing_day")
+    assert missing.severity is Severity.ERROR and found(sessions, "validator_error") == []
+    quality = check_quality(cols(n), ts, exchange="DCE", tick_size=1.0, th=TH)
+    assert quality.findings == []
+    assert all(np.isfinite(v) for v in quality.metrics.values())

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
+from functools import partial
 
 import anyio
 import structlog
 
 from daemon import exitcodes
-from daemon.commands.common import add_config_arg, day_arg, load, opened_store, print_json, run
-from daemon.factory import build_calendar, build_source, build_validator
+from daemon.commands.common import add_config_arg, day_arg, load, print_json, run
+from daemon.factory import build_calendar, build_validator
+from daemon.lifecycle import handle_signals, opened
 from daemon.pipeline import Summary, backfill
 from daemon.progress import Progress
 from ghtrader_core.symbols import parse_main
@@ -26,54 +27,44 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--start", type=day_arg, help="first trading day (YYYY-MM-DD)")
     p.add_argument("--end", type=day_arg, help="last trading day (YYYY-MM-DD)")
     p.add_argument("--force", action="store_true", help="re-download days already done")
+    p.add_argument(
+        "--replace-source",
+        action="store_true",
+        help="re-download days the store holds from another source (else: exit 78)",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
     cfg = load(args)
-    symbols = [str(parse_main(s)) for s in args.symbols] if args.symbols else None
+    given = args.symbols or []
+    symbols = list(dict.fromkeys(str(parse_main(s)) for s in given)) or None  # repeats: once
     calendar = build_calendar(cfg)
-    source = build_source(cfg, calendar)
-    forced = False
 
     async def go() -> int:
-        nonlocal forced
-        stop = anyio.Event()
+        burst = Burst()
         summary: Summary | None = None
-        async with opened_store(cfg) as store, anyio.create_task_group() as tg:
-
-            async def on_signals() -> None:
-                nonlocal forced
-                with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                    async for signum in signals:
-                        if not stop.is_set():
-                            log.warning(
-                                "stop_requested",
-                                signal=signal.Signals(signum).name,
-                                hint="again to stop at once",
-                            )
-                            stop.set()
-                        else:
-                            forced = True
-                            tg.cancel_scope.cancel()
-
-            tg.start_soon(on_signals)
-            summary = await backfill(
-                cfg,
-                store,
-                source,
-                calendar,
-                symbols=symbols,
-                start=args.start,
-                end=args.end,
-                force=args.force,
-                observer=Progress(),
-                validator=build_validator(cfg, calendar),
-                stop=stop,
+        async with opened(cfg, calendar) as (store, source), anyio.create_task_group() as tg:
+            await tg.start(
+                partial(handle_signals, burst, drain_timeout_s=cfg.daemon.drain_timeout_s)
             )
+            with burst.scope:
+                summary = await backfill(
+                    cfg,
+                    store,
+                    source,
+                    calendar,
+                    symbols=symbols,
+                    start=args.start,
+                    end=args.end,
+                    force=args.force,
+                    replace_source=args.replace_source,
+                    observer=Progress(),
+                    validator=build_validator(cfg, calendar),
+                    stop=burst.stop,
+                )
             tg.cancel_scope.cancel()
-        source.close()
         if summary is None:
             print("stopped at once: rerun to finish (nothing durable was lost)", file=sys.stderr)
             return exitcodes.INTERRUPTED
@@ -83,6 +74,20 @@ def main(args: argparse.Namespace) -> int:
         return exitcodes.DAYS_FAILED if summary.failed else exitcodes.OK
 
     return run(go)
+
+
+class Burst:
+    """The daemon in burst mode as the signal loop sees it: drain, or stop at once."""
+
+    def __init__(self) -> None:
+        self.stop = anyio.Event()
+        self.scope = anyio.CancelScope()
+
+    def begin_drain(self) -> None:
+        self.stop.set()
+
+    def force_exit(self) -> None:
+        self.scope.cancel()
 
 
 def _report(summary: Summary, *, as_json: bool) -> None:

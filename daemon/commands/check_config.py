@@ -15,7 +15,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--ping",
         action="store_true",
-        help="also open the store (creating or migrating its schema) and check it answers",
+        help="also open the store (creating or migrating its schema), check it answers and, "
+        "where the store can, that its files read back undamaged",
     )
     p.set_defaults(func=main)
 
@@ -37,4 +38,7 @@ def main(args: argparse.Namespace) -> int:
 async def _ping(cfg: Config) -> int:
     async with opened_store(cfg) as store:
         await store.ping()
+        verify = getattr(store, "verify", None)  # a store that can check its own files
+        if verify is not None:
+            await verify()
     return exitcodes.OK

@@ -22,11 +22,19 @@ def add_config_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-c", "--config", required=True, help="TOML config file")
 
 
+FIRST_YEAR, LAST_YEAR = 1990, 2100  # futures tick data exists in between; beyond is a typo
+
+
 def day_arg(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise argparse.ArgumentTypeError(
+            f"{text}: outside the years {FIRST_YEAR}..{LAST_YEAR} that can hold ticks"
+        )
+    return day
 
 
 def load(args: argparse.Namespace) -> Config:
@@ -47,8 +55,9 @@ def run(fn: Callable[[], Awaitable[int]]) -> int:
 
 
 @asynccontextmanager
-async def opened_store(cfg: Config) -> AsyncIterator[Store]:
-    store = build_store(cfg)
+async def opened_store(cfg: Config, *, read_only: bool = False) -> AsyncIterator[Store]:
+    """The configured store, open; ``read_only`` commands never create one (exit 73)."""
+    store = build_store(cfg, read_only=read_only)
     await store.open()
     try:
         yield store

@@ -23,7 +23,7 @@ def main(args: argparse.Namespace) -> int:
     calendar = build_calendar(cfg)
 
     async def go() -> int:
-        async with opened_store(cfg) as store:
+        async with opened_store(cfg, read_only=True) as store:
             rows = await store.coverage()
         end = cfg.ingest.end or last_complete_day(calendar)
         table = summarize(rows, calendar, cfg.ingest.symbols, cfg.ingest.start, end)

@@ -11,6 +11,7 @@ from typing import Any
 
 from daemon import exitcodes
 from daemon.commands.common import load, opened_store, print_json, print_table, run
+from daemon.commands.failed import as_dicts
 from daemon.commands.validate import add_range_args, resolve_range
 from daemon.factory import build_calendar
 from ghtrader_core.calendar import NS_PER_S, local_date_of_ns
@@ -33,10 +34,16 @@ def main(args: argparse.Namespace) -> int:
     symbols, start, end = resolve_range(args, cfg, calendar)
 
     async def go() -> int:
-        async with opened_store(cfg) as store:
+        async with opened_store(cfg, read_only=True) as store:
             rows = await store.validation_rows(symbols, start, end)
             gaps = await store.largest_gaps(symbols, start, end, args.top)
+            dead = [
+                f
+                for f in await store.failed_days()
+                if f.symbol in symbols and start <= f.trading_day <= end
+            ]
         report = build_report(symbols, start, end, rows, gaps, top=args.top)
+        report["failed_days"] = as_dicts(dead)
         if args.json:
             print_json(report)
         else:
@@ -112,6 +119,14 @@ def _beijing(ns: int) -> str:
 
 def _print(report: dict[str, Any]) -> None:
     print(f"validation report {report['start']} .. {report['end']}\n")
+    _print_statuses(report)
+    failed = report.get("failed_days", [])
+    print(f"\nfailed days (not ingested; the next run retries them): {len(failed)}")
+    for f in failed:
+        print(f"  {f['symbol']}  {f['trading_day']}  {f['reason']}")
+
+
+def _print_statuses(report: dict[str, Any]) -> None:
     print_table(
         ["symbol", "days", *STATUSES, "mean_score"],
         [

@@ -6,10 +6,14 @@ import argparse
 import os
 import sys
 import threading
+from functools import partial
 from pathlib import Path
+
+import anyio
 
 from daemon.app import Daemon
 from daemon.commands.common import add_config_arg, load, run
+from daemon.lifecycle import handle_signals
 from daemon.systemd import Notifier
 
 
@@ -27,10 +31,18 @@ def main(args: argparse.Namespace) -> int:
     daemon = Daemon(Path(args.config), cfg, notifier=Notifier.from_environ())
 
     async def go() -> int:
-        try:
-            return await daemon.serve()
-        except BaseExceptionGroup as group:
-            raise _sole(group) from None
+        async with anyio.create_task_group() as tg:
+            await tg.start(
+                partial(
+                    handle_signals,
+                    daemon,
+                    drain_timeout_s=cfg.daemon.drain_timeout_s,
+                    reload=daemon.reload,
+                )
+            )
+            code = await daemon.serve()
+            tg.cancel_scope.cancel()
+        return code
 
     code = run(go)
     if daemon.forced and _abandoned_threads():
@@ -40,19 +52,6 @@ def main(args: argparse.Namespace) -> int:
         sys.stderr.flush()
         os._exit(code)
     return code
-
-
-def _sole(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The error behind a task group's wrapping, so the CLI maps it to its exit code."""
-    leaves: list[BaseException] = []
-    pending: list[BaseException] = [group]
-    while pending:
-        exc = pending.pop()
-        if isinstance(exc, BaseExceptionGroup):
-            pending.extend(exc.exceptions)
-        else:
-            leaves.append(exc)
-    return leaves[0] if len(leaves) == 1 else group
 
 
 def _abandoned_threads() -> bool:

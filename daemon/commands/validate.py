@@ -20,11 +20,12 @@ from daemon.commands.common import (
     print_table,
     run,
 )
-from daemon.config import Config, IngestConfig
+from daemon.config import Config
 from daemon.factory import build_calendar
 from daemon.planner import PlanError, last_complete_day
 from daemon.revalidate import RevalidationSummary, revalidate
 from ghtrader_core.calendar import TradingCalendar
+from ghtrader_core.symbols import parse_main
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,11 +50,8 @@ def resolve_range(
     args: argparse.Namespace, cfg: Config, calendar: TradingCalendar
 ) -> tuple[list[str], date, date]:
     """Symbols and day range from the command line, defaulting to the config's."""
-    symbols = (
-        IngestConfig(symbols=args.symbols, start=cfg.ingest.start).symbols
-        if args.symbols
-        else list(cfg.ingest.symbols)
-    )
+    given = args.symbols or []
+    symbols = list(dict.fromkeys(str(parse_main(s)) for s in given)) or list(cfg.ingest.symbols)
     start = args.start or cfg.ingest.start
     end = args.end or cfg.ingest.end or last_complete_day(calendar)
     if end < start:
@@ -67,7 +65,7 @@ def main(args: argparse.Namespace) -> int:
     symbols, start, end = resolve_range(args, cfg, calendar)
 
     async def go() -> int:
-        async with opened_store(cfg) as store:
+        async with opened_store(cfg, read_only=True) as store:
             summary = await revalidate(
                 store,
                 calendar,

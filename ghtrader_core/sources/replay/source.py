@@ -34,7 +34,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -376,26 +375,11 @@ class ReplaySource:
         return None
 
 
-def export_name(day: DayFrame, suffix: str = ".parquet") -> str:
-    """The file name ``export_day`` writes: main symbol, contract, trading day."""
-    return f"{day.symbol}_{day.contract}_{day.trading_day:%Y%m%d}{suffix}"
-
-
-def export_day(day: DayFrame, directory: Path, *, fmt: str = "parquet") -> Path:
-    """Write one symbol-day as a tick-schema file that ``ReplaySource`` reads back."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / export_name(day, ".parquet" if fmt == "parquet" else ".csv")
-    frame = day.ticks.drop(columns=["trading_day"])
-    if fmt == "parquet":
-        frame.to_parquet(path, index=False)
-    else:
-        frame.to_csv(path, index=False)
-    return path
-
-
-def export_days(days: Iterable[DayFrame], directory: Path, *, fmt: str = "parquet") -> list[Path]:
-    return [export_day(d, directory, fmt=fmt) for d in days]
-
+from ghtrader_core.sources.replay.export import (  # noqa: E402  (kept importable here)
+    export_day,
+    export_days,
+    export_name,
+)
 
 __all__ = [
     "ReplayConfig",
@@ -404,6 +388,7 @@ __all__ = [
     "ReplaySource",
     "export_day",
     "export_days",
+    "export_name",
     "name_label",
     "to_tick_frame",
 ]

@@ -6,27 +6,21 @@ that differ only in nanoseconds stay distinct because nothing is keyed on a trun
 timestamp. A transaction commit is durable (DuckDB's WAL), which is what ``write_days``
 promises before the pipeline writes a checkpoint.
 
-DuckDB connections are not meant for concurrent use, so every call runs in a worker
-thread under a limiter of one: calls are serialised, and the event loop never blocks.
+Calls, their one guard and the classification of failures live in ``connection``; the
+tables in ``schema``; records to rows in ``frames``.
 """
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-import anyio
 import duckdb
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ghtrader_core.errors import StoreLockedError, StorePathError, StoreUnavailableError
 from ghtrader_core.records import (
     Checkpoint,
     CoverageRow,
@@ -37,115 +31,51 @@ from ghtrader_core.records import (
 from ghtrader_core.store.base import (
     SCHEMA_VERSION,
     DayWrite,
-    GapRow,
-    ValidationRow,
-    ValidationWrite,
+)
+from ghtrader_core.store.duckdb.connection import Connection, transaction
+from ghtrader_core.store.duckdb.frames import (
+    arrow_day,
+    insert_validations,
+    validation_frames,
 )
 from ghtrader_core.store.duckdb.read import DuckDBReader
-from ghtrader_core.ticks import FLOAT_COLUMNS, SOURCE_COLUMNS, TICK_COLUMNS
+from ghtrader_core.store.duckdb.schema import DAY_TABLES, DDL
+from ghtrader_core.store.duckdb.validation import ValidationTables
+from ghtrader_core.ticks import TICK_COLUMNS
 
 T = TypeVar("T")
 
-_TICKS_DDL = (
-    "CREATE TABLE IF NOT EXISTS ticks (id BIGINT NOT NULL, datetime BIGINT NOT NULL, "
-    + ", ".join(f"{c} DOUBLE" for c in FLOAT_COLUMNS)
-    + ", symbol VARCHAR NOT NULL, contract VARCHAR NOT NULL, trading_day DATE NOT NULL)"
-)
-DDL: tuple[str, ...] = (
-    _TICKS_DDL,
-    """CREATE TABLE IF NOT EXISTS checkpoints (
-        symbol VARCHAR NOT NULL, trading_day DATE NOT NULL, contract VARCHAR, rows BIGINT,
-        fingerprint VARCHAR, validator_version INTEGER, status VARCHAR, written_at TIMESTAMP,
-        PRIMARY KEY (symbol, trading_day))""",
-    """CREATE TABLE IF NOT EXISTS manifests (
-        run_id VARCHAR NOT NULL, symbol VARCHAR NOT NULL, trading_day DATE NOT NULL,
-        contract VARCHAR, rows BIGINT, fingerprint VARCHAR, source VARCHAR,
-        schema_hash VARCHAR, code_version VARCHAR,
-        PRIMARY KEY (run_id, symbol, trading_day))""",
-    """CREATE TABLE IF NOT EXISTS ingest_runs (
-        run_id VARCHAR PRIMARY KEY, command VARCHAR, started_at TIMESTAMP, ended_at TIMESTAMP,
-        planned INTEGER, downloaded INTEGER, skipped INTEGER, failed INTEGER, rows BIGINT,
-        status VARCHAR, config_hash VARCHAR, code_version VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS failed_days (
-        symbol VARCHAR NOT NULL, trading_day DATE NOT NULL, reason VARCHAR,
-        permanent BOOLEAN, attempts INTEGER, failed_at TIMESTAMP,
-        PRIMARY KEY (symbol, trading_day))""",
-    """CREATE TABLE IF NOT EXISTS validation_summary (
-        symbol VARCHAR NOT NULL, trading_day DATE NOT NULL, status VARCHAR, score DOUBLE,
-        validator_version INTEGER, metrics VARCHAR, PRIMARY KEY (symbol, trading_day))""",
-    # the fingerprint of the data validated: differs from the checkpoint's once re-written
-    "ALTER TABLE validation_summary ADD COLUMN IF NOT EXISTS fingerprint VARCHAR",
-    """CREATE TABLE IF NOT EXISTS validation_findings (
-        symbol VARCHAR NOT NULL, trading_day DATE NOT NULL, "check" VARCHAR,
-        severity VARCHAR, count BIGINT, field VARCHAR, examples_ns VARCHAR, message VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS validation_gaps (
-        symbol VARCHAR NOT NULL, trading_day DATE NOT NULL, session VARCHAR,
-        start_ns BIGINT, end_ns BIGINT, length_s DOUBLE)""",
-    """CREATE TABLE IF NOT EXISTS main_schedule (
-        symbol VARCHAR NOT NULL, trading_day DATE NOT NULL, contract VARCHAR NOT NULL,
-        fetched_at TIMESTAMP, PRIMARY KEY (symbol, trading_day))""",
-    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
-)
-_DAY_TABLES = ("ticks", "validation_summary", "validation_findings", "validation_gaps")
-
-
-class DuckDBStore:
+class DuckDBStore(ValidationTables):
     name = "duckdb"
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        unwritable_timeout_s: float = 300.0,
+        must_exist: bool = False,
+    ) -> None:
         self.path = Path(path)
-        self._con: duckdb.DuckDBPyConnection | None = None
-        self._lock = threading.Lock()
-        self._limiter = anyio.CapacityLimiter(1)
+        self._db = Connection(
+            self.path, DDL, unwritable_timeout_s=unwritable_timeout_s, must_exist=must_exist
+        )
 
     # -- plumbing ---------------------------------------------------------------------
     async def _run(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-        def call() -> T:
-            with self._lock:
-                if self._con is None:
-                    raise StoreUnavailableError(f"store {self.path} is not open")
-                return fn(self._con)
-
-        return await anyio.to_thread.run_sync(call, limiter=self._limiter)
-
-    def _connect(self) -> duckdb.DuckDBPyConnection:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            return duckdb.connect(str(self.path))
-        except PermissionError as exc:
-            raise StorePathError(f"store path {self.path} is not writable: {exc}") from exc
-        except duckdb.IOException as exc:
-            text = str(exc)
-            if "lock" in text.lower():
-                raise StoreLockedError(
-                    f"store {self.path} is in use by another process (one ghtraderd per "
-                    f"store): {text}"
-                ) from exc
-            raise StorePathError(f"cannot open store {self.path}: {text}") from exc
-        except OSError as exc:
-            raise StorePathError(f"store path {self.path} is not usable: {exc}") from exc
+        return await self._db.run(fn)
 
     async def open(self) -> None:
-        def create() -> None:
-            con = self._connect()
-            for stmt in DDL:
-                con.execute(stmt)
+        await self._db.open()
+
+        def version(con: duckdb.DuckDBPyConnection) -> None:
             row = con.execute("SELECT max(version) FROM schema_version").fetchone()
             if row is None or row[0] is None:
                 con.execute("INSERT INTO schema_version VALUES (?)", [SCHEMA_VERSION])
-            with self._lock:
-                self._con = con
 
-        await anyio.to_thread.run_sync(create, limiter=self._limiter)
+        await self._run(version)
 
     async def close(self) -> None:
-        def shut() -> None:
-            with self._lock:
-                if self._con is not None:
-                    self._con.close()
-                    self._con = None
-
-        await anyio.to_thread.run_sync(shut, limiter=self._limiter)
+        await self._db.close()
 
     async def ping(self) -> None:
         await self._run(lambda con: con.execute("SELECT 1").fetchone())
@@ -153,6 +83,16 @@ class DuckDBStore:
     def reader(self) -> DuckDBReader:
         """The read API's SQL (``ghtrader_core.read``) over this store's connection."""
         return DuckDBReader(self._run)
+
+    async def verify(self) -> None:
+        """Read every block of every table (checksums are checked on read): a damaged
+        store raises ``StoreCorruptError``. As long as a full scan; for ``check-config``."""
+
+        def scan(con: duckdb.DuckDBPyConnection) -> None:
+            for (table,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall():
+                con.execute(f'SELECT count(*), sum(hash(COLUMNS(*))) FROM "{table}"').fetchall()
+
+        await self._run(scan)
 
     # -- writes -----------------------------------------------------------------------
     async def write_days(self, days: Sequence[DayWrite]) -> None:
@@ -164,17 +104,17 @@ class DuckDBStore:
                 "trading_day": [d.day.trading_day for d in days],
             }
         )
-        summary, findings, gaps = _validation_frames(days)
+        summary, findings, gaps = validation_frames(days)
 
         def write(con: duckdb.DuckDBPyConnection) -> None:
-            tables = [_arrow_day(d) for d in days if d.day.rows]
+            tables = [arrow_day(d) for d in days if d.day.rows]
             ticks = pa.concat_tables(tables) if tables else None
-            with _transaction(con):
+            with transaction(con):
                 con.register("day_keys", keys)
                 # The day range lets DuckDB skip row groups by their min/max statistics.
                 first = min(d.day.trading_day for d in days)
                 last = max(d.day.trading_day for d in days)
-                for table in _DAY_TABLES:
+                for table in DAY_TABLES:
                     con.execute(
                         f"DELETE FROM {table} WHERE trading_day BETWEEN ? AND ? AND "
                         "(symbol, trading_day) IN (SELECT (symbol, trading_day) FROM day_keys)",
@@ -185,7 +125,7 @@ class DuckDBStore:
                     cols = ", ".join(TICK_COLUMNS)
                     con.execute(f"INSERT INTO ticks ({cols}) SELECT {cols} FROM incoming")
                     con.unregister("incoming")
-                _insert_validations(con, summary, findings, gaps)
+                insert_validations(con, summary, findings, gaps)
                 con.unregister("day_keys")
 
         await self._run(write)
@@ -195,6 +135,7 @@ class DuckDBStore:
     ) -> None:
         if not checkpoints and not manifest:
             return
+        sources = {(m.symbol, m.trading_day): m.source for m in manifest}
         cps = [
             (
                 c.symbol,
@@ -205,6 +146,7 @@ class DuckDBStore:
                 c.validator_version,
                 c.status,
                 c.written_at,
+                c.source or sources.get((c.symbol, c.trading_day)),
             )
             for c in checkpoints
         ]
@@ -224,10 +166,13 @@ class DuckDBStore:
         ]
 
         def write(con: duckdb.DuckDBPyConnection) -> None:
-            with _transaction(con):
+            with transaction(con):
                 if cps:
                     con.executemany(
-                        "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?, ?, ?, ?, ?)", cps
+                        "INSERT OR REPLACE INTO checkpoints (symbol, trading_day, contract, rows, "
+                        "fingerprint, validator_version, status, written_at, source) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        cps,
                     )
                     con.executemany(
                         "DELETE FROM failed_days WHERE symbol = ? AND trading_day = ?",
@@ -281,7 +226,7 @@ class DuckDBStore:
         def query(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
             return con.execute(
                 "SELECT symbol, trading_day, contract, rows, fingerprint, validator_version, "
-                "status, written_at FROM checkpoints "
+                "status, written_at, source FROM checkpoints "
                 "WHERE symbol IN (SELECT unnest(?)) AND trading_day BETWEEN ? AND ?",
                 [list(symbols), start, end],
             ).fetchall()
@@ -342,116 +287,6 @@ class DuckDBStore:
         )
         return [(r[0], r[1]) for r in rows]
 
-    # -- validation -----------------------------------------------------------------
-    async def validation_due(
-        self,
-        symbols: Sequence[str],
-        start: date,
-        end: date,
-        validator_version: int,
-        *,
-        full: bool = False,
-    ) -> list[Checkpoint]:
-        def query(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
-            return con.execute(
-                "SELECT c.symbol, c.trading_day, c.contract, c.rows, c.fingerprint, "
-                "c.validator_version, c.status, c.written_at "
-                "FROM checkpoints c LEFT JOIN validation_summary v "
-                "ON v.symbol = c.symbol AND v.trading_day = c.trading_day "
-                "WHERE c.symbol IN (SELECT unnest(?)) AND c.trading_day BETWEEN ? AND ? "
-                "AND (? OR v.symbol IS NULL OR v.fingerprint IS DISTINCT FROM c.fingerprint "
-                "OR coalesce(v.validator_version, 0) < ? "
-                "OR coalesce(c.validator_version, 0) < ?) "
-                "ORDER BY c.trading_day, c.symbol",
-                [list(symbols), start, end, full, validator_version, validator_version],
-            ).fetchall()
-
-        return [Checkpoint(*r) for r in await self._run(query)]
-
-    async def write_validations(self, results: Sequence[ValidationWrite]) -> None:
-        if not results:
-            return
-        summary, findings, gaps = _verdict_frames(results)
-        marks = pd.DataFrame(
-            {
-                "symbol": [r.symbol for r in results],
-                "trading_day": [r.trading_day for r in results],
-                "fingerprint": [r.fingerprint for r in results],
-                "validator_version": [r.validation.validator_version for r in results],
-                "status": [str(r.validation.status) for r in results],
-            }
-        )
-
-        def write(con: duckdb.DuckDBPyConnection) -> None:
-            with _transaction(con):
-                con.register("marks", marks)
-                for table in _DAY_TABLES[1:]:
-                    con.execute(
-                        f"DELETE FROM {table} WHERE (symbol, trading_day) IN "
-                        "(SELECT (symbol, trading_day) FROM marks)"
-                    )
-                _insert_validations(con, summary, findings, gaps)
-                con.execute(
-                    "UPDATE checkpoints SET validator_version = m.validator_version, "
-                    "status = m.status FROM marks m WHERE checkpoints.symbol = m.symbol "
-                    "AND checkpoints.trading_day = m.trading_day "
-                    "AND checkpoints.fingerprint = m.fingerprint"
-                )
-                con.unregister("marks")
-
-        await self._run(write)
-
-    async def validation_rows(
-        self, symbols: Sequence[str], start: date, end: date
-    ) -> list[ValidationRow]:
-        def query(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
-            return con.execute(
-                "WITH f AS (SELECT symbol, trading_day, "
-                "count(*) FILTER (WHERE severity = 'error') AS errors, "
-                "count(*) FILTER (WHERE severity = 'warn') AS warnings, "
-                'string_agg(DISTINCT "check", \',\' ORDER BY "check") '
-                "FILTER (WHERE severity IN ('error', 'warn')) AS checks "
-                "FROM validation_findings WHERE symbol IN (SELECT unnest($1)) "
-                "AND trading_day BETWEEN $2 AND $3 GROUP BY symbol, trading_day), "
-                "g AS (SELECT symbol, trading_day, max(length_s) AS largest "
-                "FROM validation_gaps WHERE symbol IN (SELECT unnest($1)) "
-                "AND trading_day BETWEEN $2 AND $3 GROUP BY symbol, trading_day) "
-                "SELECT c.symbol, c.trading_day, c.rows, coalesce(v.status, 'unvalidated'), "
-                "v.score, coalesce(v.validator_version, 0), coalesce(f.errors, 0), "
-                "coalesce(f.warnings, 0), coalesce(f.checks, ''), g.largest "
-                "FROM checkpoints c "
-                "LEFT JOIN validation_summary v "
-                "ON v.symbol = c.symbol AND v.trading_day = c.trading_day "
-                "LEFT JOIN f ON f.symbol = c.symbol AND f.trading_day = c.trading_day "
-                "LEFT JOIN g ON g.symbol = c.symbol AND g.trading_day = c.trading_day "
-                "WHERE c.symbol IN (SELECT unnest($1)) AND c.trading_day BETWEEN $2 AND $3 "
-                "ORDER BY c.symbol, c.trading_day",
-                [list(symbols), start, end],
-            ).fetchall()
-
-        return [
-            ValidationRow(
-                r[0], r[1], int(r[2] or 0), r[3], r[4], int(r[5]), int(r[6]), int(r[7]), r[8], r[9]
-            )
-            for r in await self._run(query)
-        ]
-
-    async def largest_gaps(
-        self, symbols: Sequence[str], start: date, end: date, limit: int
-    ) -> list[GapRow]:
-        def query(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
-            return con.execute(
-                "SELECT symbol, trading_day, session, start_ns, end_ns, length_s FROM ("
-                "SELECT *, row_number() OVER (PARTITION BY symbol "
-                "ORDER BY length_s DESC, trading_day, start_ns) AS rank "
-                "FROM validation_gaps WHERE symbol IN (SELECT unnest(?)) "
-                "AND trading_day BETWEEN ? AND ?) WHERE rank <= ? "
-                "ORDER BY symbol, rank",
-                [list(symbols), start, end, limit],
-            ).fetchall()
-
-        return [GapRow(*r) for r in await self._run(query)]
-
     async def table_counts(self) -> dict[str, int]:
         """Row count per table: for tests and the demo's summary."""
 
@@ -463,122 +298,10 @@ class DuckDBStore:
                 "manifests",
                 "ingest_runs",
                 "failed_days",
-                *_DAY_TABLES[1:],
+                *DAY_TABLES[1:],
             ):
                 row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
                 out[table] = int(row[0]) if row else 0
             return out
 
         return await self._run(count)
-
-
-@contextmanager
-def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """One DuckDB transaction: committed when the block ends, rolled back on any error."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
-
-
-def _insert_validations(
-    con: duckdb.DuckDBPyConnection,
-    summary: pd.DataFrame | None,
-    findings: pd.DataFrame | None,
-    gaps: pd.DataFrame | None,
-) -> None:
-    """Insert validation frames (inside the caller's transaction)."""
-    for table, frame in (
-        ("validation_summary", summary),
-        ("validation_findings", findings),
-        ("validation_gaps", gaps),
-    ):
-        if frame is not None and len(frame):
-            con.register("incoming", frame)
-            cols = ", ".join(f'"{c}"' for c in frame.columns)
-            con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM incoming")
-            con.unregister("incoming")
-
-
-def _arrow_day(write: DayWrite) -> pa.Table:
-    """A day's ticks as Arrow: numeric columns without a copy, and symbol, contract and
-    trading_day built as constants instead of converting one Python object per row."""
-    day = write.day
-    n = day.rows
-    table = pa.Table.from_pandas(day.ticks[SOURCE_COLUMNS], preserve_index=False)
-    zeros = pa.array(np.zeros(n, dtype=np.int32))
-    epoch_day = (day.trading_day - date(1970, 1, 1)).days
-    return (
-        table.append_column("symbol", pa.DictionaryArray.from_arrays(zeros, [day.symbol]))
-        .append_column("contract", pa.DictionaryArray.from_arrays(zeros, [day.contract]))
-        .append_column(
-            "trading_day", pa.array(np.full(n, epoch_day, dtype=np.int32)).cast(pa.date32())
-        )
-    )
-
-
-def _validation_frames(
-    days: Sequence[DayWrite],
-) -> tuple[pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]:
-    return _verdict_frames(
-        [
-            ValidationWrite(d.day.symbol, d.day.trading_day, d.fingerprint, d.validation)
-            for d in days
-            if d.validation is not None
-        ]
-    )
-
-
-def _verdict_frames(
-    validated: Sequence[ValidationWrite],
-) -> tuple[pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]:
-    if not validated:
-        return None, None, None
-    summary = pd.DataFrame(
-        [
-            {
-                "symbol": w.symbol,
-                "trading_day": w.trading_day,
-                "status": str(w.validation.status),
-                "score": w.validation.score,
-                "validator_version": w.validation.validator_version,
-                "metrics": json.dumps(w.validation.metrics, sort_keys=True),
-                "fingerprint": w.fingerprint,
-            }
-            for w in validated
-        ]
-    )
-    findings = pd.DataFrame(
-        [
-            {
-                "symbol": w.symbol,
-                "trading_day": w.trading_day,
-                "check": f.check,
-                "severity": str(f.severity),
-                "count": f.count,
-                "field": f.field,
-                "examples_ns": json.dumps(list(f.examples_ns)),
-                "message": f.message,
-            }
-            for w in validated
-            for f in w.validation.findings
-        ]
-    )
-    gaps = pd.DataFrame(
-        [
-            {
-                "symbol": w.symbol,
-                "trading_day": w.trading_day,
-                "session": g.session,
-                "start_ns": g.start_ns,
-                "end_ns": g.end_ns,
-                "length_s": g.length_s,
-            }
-            for w in validated
-            for g in w.validation.gaps
-        ]
-    )
-    return summary, findings, gaps

@@ -1,0 +1,76 @@
+"""The exit-code table is one table: the README's copy, systemd's no-restart list and the
+error classes all agree with ``daemon/exitcodes.py``."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from daemon import exitcodes
+from daemon.config import ConfigError
+from daemon.errors_exit import describe
+from daemon.planner import PlanError
+from ghtrader_core import errors
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_readme_table_is_the_table() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Exit codes\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("|")]
+    assert "\n".join(rows) == exitcodes.markdown_table()
+
+
+def test_systemd_does_not_restart_what_a_restart_cannot_cure() -> None:
+    unit = (ROOT / "systemd" / "ghtraderd.service").read_text()
+    listed = re.search(r"^RestartPreventExitStatus=(.*)$", unit, re.M)
+    assert listed is not None
+    prevented = {int(c) for c in listed.group(1).split()}
+    # 0 is success; 1 and 130 are ends of `backfill`, not of the service
+    expected = {r.code for r in exitcodes.TABLE if not r.restart} - {0, 1, 130}
+    assert prevented == expected
+
+
+def test_every_class_has_its_code_and_the_classes_agree_with_the_table() -> None:
+    documented = {r.code for r in exitcodes.TABLE}
+    cases: list[tuple[BaseException, int]] = [
+        (errors.RetryableError("x"), 75),
+        (errors.SourceUnavailableError("x"), 75),
+        (errors.StoreUnavailableError("x"), 75),
+        (errors.StoreLockedError("x"), 75),
+        (errors.StoreWriteError("x"), 73),
+        (errors.StorePathError("x"), 73),
+        (errors.StoreCorruptError("x"), 73),
+        (errors.StoreMissingError("x"), 73),
+        (errors.AuthError("x"), 77),
+        (errors.FatalError("x"), 77),
+        (errors.ConfigInvalidError("x"), 78),
+        (ConfigError("x"), 78),
+        (PlanError("x"), 2),
+        (errors.UsageError("x"), 2),
+        (KeyboardInterrupt(), 130),
+        (KeyError("x"), 70),
+    ]
+    for exc, code in cases:
+        assert exitcodes.code_for(exc) == code, exc
+        assert code in documented
+        own = getattr(exc, "exit_code", code)
+        assert own == code, (type(exc).__name__, own)
+
+
+def test_a_group_is_unwrapped_to_the_error_with_a_code() -> None:
+    group = ExceptionGroup("tg", [KeyError("noise"), errors.StorePathError("disk gone")])
+    code, line = describe(ExceptionGroup("outer", [group]))
+    assert code == 73 and line == "ghtraderd: disk gone"
+    code, line = describe(errors.SourceUnavailableError("no route\nto host"))
+    assert code == 75 and "\n" not in line and line.startswith("FAILED:")
+
+
+def test_a_backend_library_error_that_escaped_is_classified_by_its_backend() -> None:
+    import duckdb
+
+    code, line = describe(duckdb.IOException('Could not write file "x.wal": No space left'))
+    assert code == 73 and "No space left" in line  # StoreWriteError, not a bug
+    code, _ = describe(duckdb.Error("Corrupt database file: checksum mismatch"))
+    assert code == 73
