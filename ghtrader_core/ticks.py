@@ -58,6 +58,9 @@ class DayFrame:
         return len(self.ticks)
 
 
+UNPARSABLE_ATTR = "unparsable"  # DataFrame.attrs key: column -> values normalize() lost
+
+
 def empty_ticks() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=DTYPES[c]) for c in TICK_COLUMNS})
 
@@ -72,6 +75,7 @@ def normalize(
     timestamps nothing can be stored or checked.
     """
     notes: list[str] = []
+    unparsable: dict[str, int] = {}
     if len(frame) == 0 and len(frame.columns) == 0:
         return empty_ticks(), ()
     if "datetime" not in frame.columns:
@@ -102,13 +106,30 @@ def normalize(
             continue
         values = frame[col]
         if not pd.api.types.is_float_dtype(values):
-            values = pd.to_numeric(values, errors="coerce")
+            parsed = _to_float(values)
+            lost = int((parsed.isna() & values.notna()).sum())
+            if lost:
+                notes.append(f"{col}: {lost} unparsable values replaced by NaN")
+                unparsable[col] = lost
+            values = parsed
         out[col] = values.to_numpy(dtype="float64", na_value=np.nan)
     ticks = pd.DataFrame(out, columns=SOURCE_COLUMNS)
+    # The validator reports these as ``wrong_dtype``: after the cast the frame is float64
+    # and could no longer tell a NaN the source sent from text it could not parse.
+    ticks.attrs[UNPARSABLE_ATTR] = unparsable
     ticks["symbol"] = symbol
     ticks["contract"] = contract
     ticks["trading_day"] = trading_day
     return ticks, tuple(notes)
+
+
+def _to_float(values: pd.Series) -> pd.Series:
+    """Parse a column to numbers; text becomes NaN, a number too large for float64 (a
+    Python int from a CSV reader, say) becomes inf, which validation reports."""
+    try:
+        return pd.to_numeric(values, errors="coerce")
+    except OverflowError:
+        return pd.to_numeric(values.astype(str), errors="coerce")
 
 
 def fingerprint(ticks: pd.DataFrame) -> str:

@@ -6,6 +6,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -254,3 +255,27 @@ def test_replay_needs_a_path(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"source\.replay\.path"):
         load_config(path)
+
+
+def test_text_and_overflowing_numbers_in_numeric_columns_are_findings(tmp_path: Path) -> None:
+    files = tmp_path / "bad"
+    files.mkdir()
+    name = CU_FILES[D12].name
+    frame = pd.read_csv(CU_FILES[D12], dtype={"last_price": object, "volume": object})
+    frame.loc[[5, 6, 7], "last_price"] = "bad"
+    frame.loc[9, "volume"] = "9" * 2000  # a number no float64 holds: read as inf
+    frame.to_csv(files / name, index=False)
+    cfg_path = tmp_path / "replay.toml"
+    replay_config(tmp_path, files, "2019-09-12", "2019-09-12")
+    done = run_cli("backfill", "-c", str(cfg_path), "--json")
+    assert done.returncode == 0, done.stderr
+    assert "Warning" not in done.stderr  # no stray numpy/pandas warnings
+    with duckdb.connect(str(tmp_path / "replay.duckdb"), read_only=True) as con:
+        findings = con.execute(
+            'SELECT "check", field, severity, count FROM validation_findings'
+            " WHERE \"check\" IN ('wrong_dtype', 'non_finite') ORDER BY 1, 2"
+        ).fetchall()
+    assert findings == [
+        ("non_finite", "volume", "error", 1),
+        ("wrong_dtype", "last_price", "warn", 3),
+    ]

@@ -269,3 +269,14 @@ def test_tiny_inputs_do_not_break_the_checks(n: int) -> None:
     quality = check_quality(cols(n), ts, exchange="DCE", tick_size=1.0, th=TH)
     assert quality.findings == []
     assert all(np.isfinite(v) for v in quality.metrics.values())
+
+
+def test_an_infinite_value_is_an_error_not_a_jump_or_a_warning() -> None:
+    last = np.full(N, 100.0)
+    last[3] = np.inf
+    vol = np.arange(N, dtype=np.float64)
+    vol[1] = -np.inf
+    r = quality(last_price=last, volume=vol)
+    assert found(r, "non_finite", "last_price")[0].examples_ns == (int(TS[3]),)
+    assert found(r, "non_finite", "volume")[0].count == 1
+    assert found(quality(), "non_finite") == []

@@ -24,7 +24,7 @@ import pandas as pd
 from ghtrader_core.calendar import NS_PER_S, TradingCalendar, local_midnight_ns
 from ghtrader_core.records import DayStatus, DayValidation, Finding, Severity
 from ghtrader_core.symbols import SymbolError, Variety, parse_main
-from ghtrader_core.ticks import DEEP_BOOK, FLOAT_COLUMNS
+from ghtrader_core.ticks import DEEP_BOOK, FLOAT_COLUMNS, UNPARSABLE_ATTR
 from ghtrader_core.validation.coverage import check_order, check_sessions, check_trading_day
 from ghtrader_core.validation.quality import CORE_FIELDS, check_quality
 from ghtrader_core.validation.results import CheckResult, flag
@@ -62,7 +62,9 @@ def validate_day(
 ) -> DayValidation:
     """The verdict on one symbol-day's ticks; never raises."""
     try:
-        result = _checks(frame, symbol, trading_day, calendar, thresholds)
+        # NaN and inf are findings here, not reasons for numpy to warn on stderr.
+        with np.errstate(all="ignore"):
+            result = _checks(frame, symbol, trading_day, calendar, thresholds)
     except Exception as exc:  # a defect in a check must not stop the pipeline
         result = CheckResult()
         result.findings.append(
@@ -98,6 +100,16 @@ def _checks(
     variety = _variety(symbol, result)
     exchange = str(variety.exchange) if variety else ""
     cols = _float_columns(frame, exchange, result, th)
+    for name, lost in frame.attrs.get(UNPARSABLE_ATTR, {}).items():
+        result.findings.append(
+            Finding(
+                "wrong_dtype",
+                Severity.WARN,
+                lost,
+                field=name,
+                message=f"{lost} values were not numbers (read as NaN)",
+            )
+        )
     stamps, valid = _timestamps(frame, result, th)
     if n == 0:
         result.findings.append(Finding("no_rows", Severity.ERROR, 1, message="no ticks"))

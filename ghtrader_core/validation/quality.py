@@ -43,16 +43,42 @@ def check_quality(
 ) -> CheckResult:
     """All field checks. ``cols`` maps each present tick column to float64 values."""
     result = CheckResult()
-    # One pass per column: its minimum is NaN exactly when it holds a NaN.
-    lows = {name: float(v.min()) if len(v) else np.inf for name, v in cols.items()}
-    nan_counts = _nulls(result, cols, lows, ts, exchange in th.l5_exchanges, th)
-    _book(result, cols, nan_counts, ts, th)
-    _signs(result, cols, lows, ts, th)
-    _range(result, cols, ts, tick_size, th)
-    _cumulative(result, cols, lows, ts, th)
-    _jumps(result, cols, lows, ts, tick_size, th)
-    _grid(result, cols, nan_counts, ts, tick_size, th)
+    with np.errstate(all="ignore"):  # NaN and inf rows are findings, not numpy warnings
+        # One pass per column: its minimum is NaN exactly when it holds a NaN.
+        lows = {name: float(v.min()) if len(v) else np.inf for name, v in cols.items()}
+        _finite(result, cols, lows, ts, th)
+        nan_counts = _nulls(result, cols, lows, ts, exchange in th.l5_exchanges, th)
+        _book(result, cols, nan_counts, ts, th)
+        _signs(result, cols, lows, ts, th)
+        _range(result, cols, ts, tick_size, th)
+        _cumulative(result, cols, lows, ts, th)
+        _jumps(result, cols, lows, ts, tick_size, th)
+        _grid(result, cols, nan_counts, ts, tick_size, th)
     return result
+
+
+def _finite(
+    result: CheckResult,
+    cols: Mapping[str, np.ndarray],
+    lows: Mapping[str, float],
+    ts: np.ndarray,
+    th: Thresholds,
+) -> None:
+    """An infinite value (a number too large for float64, an overflow upstream) is never a
+    price or a volume: an error, whatever else the row holds."""
+    for name, values in cols.items():
+        if not len(values) or (lows[name] > -np.inf and float(values.max()) < np.inf):
+            continue
+        flag(
+            result,
+            "non_finite",
+            Severity.ERROR,
+            np.isinf(values),
+            ts,
+            th.max_examples,
+            field=name,
+            message=f"{name} is infinite",
+        )
 
 
 def _nulls(
