@@ -97,6 +97,11 @@ class TqSdkConfigModel(_Section):
     wait_timeout_s: float = Field(30.0, gt=0, le=60)  # TqSdk's login/data waits, capped
     day_timeout_s: float = Field(900.0, gt=0)  # one fetch, queueing for a TqApi included
     cache_dir: Path | None = None  # TqSdk's disk cache; default <daemon.state_dir>/tqsdk-cache
+    # TqApi sessions in worker processes (scale with cores, killed at day_timeout_s) or
+    # threads of the daemon; workers = min(max_apis, download.concurrency, cores)
+    processes: bool = True
+    recycle_rss_mb: int = Field(1500, ge=0)  # a fresh worker once one holds this much (0: off)
+    transfer: Literal["pickle", "arrow"] = "pickle"  # day frames from the workers
 
 
 class ReplayConfigModel(_Section):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from daemon.config import Config
 from daemon.downloader import Validator
 from daemon.questdb_prep import questdb_settings
@@ -58,11 +60,20 @@ def build_replay_source(cfg: Config, calendar: TradingCalendar) -> ReplaySource:
     return ReplaySource(calendar, ReplayConfig(path, recursive=cfg.source.replay.recursive))
 
 
+def tqsdk_workers(max_apis: int, concurrency: int) -> int:
+    """Worker processes: no more than the account allows, the daemon fetches at once, or
+    there are cores to decode on (a TqApi is CPU-bound)."""
+    return max(1, min(max_apis, concurrency, len(os.sched_getaffinity(0))))
+
+
 def tqsdk_settings(cfg: Config) -> TqSdkSettings:
     t = cfg.source.tqsdk
     return TqSdkSettings(
-        max_apis=t.max_apis,
+        max_apis=tqsdk_workers(t.max_apis, cfg.download.concurrency) if t.processes else t.max_apis,
         recycle_after_days=t.recycle_after_days,
+        recycle_rss_mb=t.recycle_rss_mb,
+        processes=t.processes,
+        transfer=t.transfer,
         wait_timeout_s=t.wait_timeout_s,
         day_timeout_s=t.day_timeout_s,
         cache_dir=t.cache_dir or cfg.daemon.state_dir / "tqsdk-cache",

@@ -123,7 +123,7 @@ async def test_pipeline_ingests_the_served_ticks_exactly(server: StandIn, tmp_pa
     # exactly one trading day per request: TqSdk was asked from 18:00 the evening before
     focus = sorted(c["focus_datetime"] for c in server.charts if "focus_datetime" in c)
     assert focus == [1568196000000000000, 1568368800000000000]  # 09-11 18:00, 09-13 18:00 CST
-    assert not list((tmp_path / "tqsdk-cache").glob("SHFE.cu1909.0.*"))  # pruned when durable
+    assert not list((tmp_path / "tqsdk-cache").rglob("SHFE.cu1909.0.*"))  # pruned when durable
     await store.close()
 
 
