@@ -16,7 +16,8 @@ One aiohttp application on 127.0.0.1 serves what ``TqApi`` + ``get_tick_data_ser
 
 Modes: ``password`` (anything else is refused with HTTP 401 as the real endpoint does),
 ``features`` (drop ``tq_dl`` for an account without Pro), ``silent`` (the websocket accepts
-and never answers).
+and never answers), ``page_width`` (smaller tick pages) and ``stall_at_chart`` (that tick
+request and the rest of its session get no answer: a download that hangs mid-series).
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ class StandIn:
     port: int = 0
     logins: int = 0
     charts: list[dict[str, Any]] = field(default_factory=list)
+    page_width: int = 0  # serve tick windows of this many ids (0: the view_width asked for)
+    stall_at_chart: int = 0  # go quiet on the websocket at this tick request (1-based; 0: never)
 
     # -- HTTP --------------------------------------------------------------------------
     async def token(self, request: web.Request) -> web.Response:
@@ -126,6 +129,10 @@ class StandIn:
                 pending.append({"symbols": {pack["query_id"]: self.symbol_answer(pack)}})
             elif aid == "set_chart" and pack.get("ins_list"):
                 self.charts.append(pack)
+                if len(self.charts) == self.stall_at_chart:
+                    async for _ in ws:  # a stalled session: the connection stays, nothing comes
+                        pass
+                    return ws
                 pending.append(self.chart_diff(pack))
             await flush()
         return ws
@@ -142,7 +149,7 @@ class StandIn:
     def chart_diff(self, req: dict[str, Any]) -> dict[str, Any]:
         symbol = req["ins_list"].split(",")[0]
         frame = self.ticks.get(symbol)
-        width = int(req.get("view_width", 2000))
+        width = self.page_width or int(req.get("view_width", 2000))
         chart: dict[str, Any] = {"more_data": False, "ready": True, "state": req}
         if frame is None or len(frame) == 0:
             chart.update(left_id=-1, right_id=-1)
