@@ -113,7 +113,7 @@ async def test_backfill_retries_the_killed_day_and_stores_everything(
 ) -> None:
     with running(stand_in(page_width=50, stall_at_chart=3)) as s:
         serve(s, monkeypatch)
-        text = write_config(tmp_path).read_text().replace("day_timeout_s = 20", "day_timeout_s = 4")
+        text = write_config(tmp_path).read_text().replace("day_timeout_s = 20", "day_timeout_s = 8")
         (tmp_path / "tq.toml").write_text(
             text.replace("wait_timeout_s = 1.0", "wait_timeout_s = 30")
         )
@@ -127,7 +127,7 @@ async def test_backfill_retries_the_killed_day_and_stores_everything(
         finally:
             source.close()
         assert isinstance(source.runner, ProcessRunner)
-        assert source.runner.killed == 1
+        assert source.runner.killed >= 1  # the stalled session (more only on a very busy machine)
         assert (summary.downloaded, summary.failed, summary.rows) == (2, 0, 400)
         for day in (D12, D16):
             assert_exact(await store.read_day(str(CU), day), day)

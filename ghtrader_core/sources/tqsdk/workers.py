@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import io
 import logging
 import multiprocessing as mp
 import queue
@@ -41,12 +42,13 @@ import psutil  # type: ignore[import-untyped]
 import pyarrow as pa
 
 from ghtrader_core.errors import GhtraderError, RetryableError
-from ghtrader_core.sources.tqsdk.api import Job, RealApiFactory, TqApiLike
+from ghtrader_core.sources.tqsdk.api import Job, RealApiFactory, TqApiLike, import_tqsdk
 from ghtrader_core.sources.tqsdk.cache import prune_cache, wipe_cache
 from ghtrader_core.sources.tqsdk.errors import classify
 
 log = logging.getLogger("ghtraderd.tqsdk")
 START_METHOD = "spawn"
+STARTUP_TIMEOUT_S = 120.0  # spawn + import of pandas and tqsdk, seconds on a busy machine
 _RUNNERS: weakref.WeakSet[ProcessRunner] = weakref.WeakSet()
 
 
@@ -86,6 +88,12 @@ def worker_main(conn: Connection, factory: RealApiFactory, user: str, transfer: 
     """Serve jobs from ``conn`` with one TqApi until told to stop or the parent is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # tqsdk prints its disclaimer on import: once per worker would bury the daemon's own last
+    # line (see README, "Sources: TqSdk Pro"); importing before "ready" keeps the seconds it
+    # takes out of the first day's deadline.
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        import_tqsdk()
+    conn.send(("ready", None, rss_mb()))
     api: TqApiLike | None = None
     try:
         while True:
@@ -235,6 +243,13 @@ class ProcessRunner:
         slot.proc, slot.conn, slot.days = proc, ours, 0
         with self._lock:
             self.created += 1
+        try:
+            ready = ours.poll(STARTUP_TIMEOUT_S) and ours.recv()[0] == "ready"
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            self._kill(slot, "did not start")
+            raise RetryableError(f"a TqSdk worker did not start within {STARTUP_TIMEOUT_S:g} s")
         return ours
 
     def _stop(self, slot: _Slot) -> None:
