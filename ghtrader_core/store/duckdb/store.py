@@ -36,11 +36,13 @@ from ghtrader_core.records import (
 )
 from ghtrader_core.store.base import (
     SCHEMA_VERSION,
+    DayPairs,
     DayWrite,
     GapRow,
     ValidationRow,
     ValidationWrite,
 )
+from ghtrader_core.store.duckdb import plan
 from ghtrader_core.ticks import FLOAT_COLUMNS, SOURCE_COLUMNS, TICK_COLUMNS
 
 T = TypeVar("T")
@@ -270,6 +272,11 @@ class DuckDBStore:
         )
 
     # -- reads ------------------------------------------------------------------------
+    async def checkpointed_days(
+        self, symbols: Sequence[str], start: date, end: date
+    ) -> DayPairs:
+        return await self._run(lambda con: plan.checkpointed_days(con, symbols, start, end))
+
     async def checkpoints(
         self, symbols: Sequence[str], start: date, end: date
     ) -> dict[tuple[str, date], Checkpoint]:
