@@ -64,6 +64,8 @@ class QuestDBConfig(_Section):
 class StoreConfig(_Section):
     kind: Literal["duckdb", "questdb"] = "duckdb"
     path: Path = Path("var/ghtrader.duckdb")
+    duckdb_memory_limit_mb: int = Field(256, ge=64)  # DuckDB's buffer manager bound
+    duckdb_threads: int = Field(2, ge=1, le=64)  # DuckDB's worker threads
     questdb: QuestDBConfig = QuestDBConfig()
 
 

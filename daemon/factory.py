@@ -92,7 +92,11 @@ def build_tqsdk_source(cfg: Config, calendar: TradingCalendar) -> TqSdkSource:
 def build_store(cfg: Config) -> Store:
     if cfg.store.kind == "questdb":
         return QuestDBStore(questdb_settings(cfg.store.questdb))
-    return DuckDBStore(cfg.store.path)
+    return DuckDBStore(
+        cfg.store.path,
+        memory_limit_mb=cfg.store.duckdb_memory_limit_mb,
+        threads=cfg.store.duckdb_threads,
+    )
 
 
 def build_validator(cfg: Config, calendar: TradingCalendar) -> Validator | None:

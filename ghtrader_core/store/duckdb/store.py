@@ -93,8 +93,17 @@ _DAY_TABLES = ("ticks", "validation_summary", "validation_findings", "validation
 class DuckDBStore:
     name = "duckdb"
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(
+        self, path: str | Path, *, memory_limit_mb: int | None = None, threads: int | None = None
+    ) -> None:
         self.path = Path(path)
+        # DuckDB's own default is 80 % of RAM and one thread per core: a daemon's store gets
+        # an explicit bound, so a backfill's memory does not grow with what it has written.
+        self._config: dict[str, str | bool | int | float | list[str]] = {}
+        if memory_limit_mb is not None:
+            self._config["memory_limit"] = f"{memory_limit_mb}MB"
+        if threads is not None:
+            self._config["threads"] = threads
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
         self._limiter = anyio.CapacityLimiter(1)
@@ -112,7 +121,7 @@ class DuckDBStore:
     def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            return duckdb.connect(str(self.path))
+            return duckdb.connect(str(self.path), config=self._config)
         except PermissionError as exc:
             raise StorePathError(f"store path {self.path} is not writable: {exc}") from exc
         except duckdb.IOException as exc:
