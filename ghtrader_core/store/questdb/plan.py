@@ -1,9 +1,9 @@
-"""The planner's query on QuestDB: checkpointed days per symbol, one row per symbol.
+"""The planner's query on QuestDB: checkpointed (symbol, day number) pairs in one query.
 
-The days of a symbol travel as one string of day numbers (days since 1970-01-01), parsed
-with numpy, so 150,000 checkpointed days cost one row per symbol over PGWire, not one
-record and two Python objects per day. Symbols not asked for are dropped on arrival (one
-row each): QuestDB's PGWire takes no array parameter for an ``IN`` list.
+Only the two columns the plan needs, the day already a number (days since 1970-01-01),
+poured straight into two int32 arrays: no ``Checkpoint``, ``date`` or tuple per day. (A
+``string_agg`` of the days per symbol was tried first: QuestDB caps its result at 1 MiB,
+which 150,000 days exceed.)
 """
 
 from __future__ import annotations
@@ -17,12 +17,10 @@ from ghtrader_core.store.base import DayPairs
 from ghtrader_core.store.questdb.pg import PgClient
 from ghtrader_core.store.questdb.sql import Sql
 
-MICROS_PER_DAY = 86_400_000_000
-
 CHECKPOINTED_DAYS = Sql(
     "checkpointed_days",
-    "SELECT symbol, string_agg(cast(cast(trading_day AS LONG) / 86400000000 AS STRING), ',') "
-    "FROM checkpoints WHERE trading_day >= $1 AND trading_day <= $2 GROUP BY symbol",
+    "SELECT symbol, cast(trading_day AS LONG) / 86400000000 FROM checkpoints "
+    "WHERE trading_day >= $1 AND trading_day <= $2",
     (datetime(2025, 11, 3), datetime(2025, 11, 5)),
 )
 
@@ -36,15 +34,7 @@ async def checkpointed_days(
 ) -> DayPairs:
     rows = await pg.fetch(CHECKPOINTED_DAYS, _ts(start), _ts(end))
     index = {s: i for i, s in enumerate(symbols)}
-    sym_parts: list[np.ndarray] = []
-    day_parts: list[np.ndarray] = []
-    for symbol, days in rows:
-        i = index.get(str(symbol))
-        if i is None or not days:
-            continue
-        numbers = np.array(str(days).split(","), dtype=np.int64).astype(np.int32)
-        day_parts.append(numbers)
-        sym_parts.append(np.full(len(numbers), i, dtype=np.int32))
-    if not day_parts:
-        return DayPairs(np.zeros(0, np.int32), np.zeros(0, np.int32))
-    return DayPairs(np.concatenate(sym_parts), np.concatenate(day_parts))
+    symbol = np.fromiter((index.get(str(r[0]), -1) for r in rows), np.int32, len(rows))
+    day = np.fromiter((r[1] for r in rows), np.int32, len(rows))
+    keep = symbol >= 0  # symbols not asked for: QuestDB's PGWire takes no array for IN
+    return DayPairs(symbol[keep], day[keep])
