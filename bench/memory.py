@@ -87,10 +87,9 @@ def one(kind: str, size: int, unbounded: bool) -> dict[str, Any]:
         if kind == "synthetic":
             cfg = synthetic_config(tmp, size)
         else:
-            sys.path.insert(0, str(REPO / "bench"))
-            import tqsdk as bench_tqsdk  # bench/tqsdk.py  # type: ignore[import-not-found]
+            from tests.tqsdk_load import DAYS, tq_config
 
-            cfg = bench_tqsdk.tq_config(tmp, bench_tqsdk.DAYS[: size // 2], 2)
+            cfg = tq_config(tmp, DAYS[: size // 2], 2)
 
         async def go() -> int:
             calendar = build_calendar(cfg)
@@ -145,10 +144,9 @@ def main() -> None:
         out["synthetic"]["unbounded_duckdb_peak_rss_mb"] = fresh(
             "synthetic", int(largest), unbounded=True)["peak_rss_mb"]
     if not args.no_tqsdk:
-        sys.path.insert(0, str(REPO / "bench"))
-        import tqsdk as bench_tqsdk  # type: ignore[import-not-found]
+        from tests.tqsdk_load import DAYS, StandInProcess
 
-        server = bench_tqsdk.StandInProcess(bench_tqsdk.DAYS[:8], 55_801)
+        server = StandInProcess(DAYS[:8], 55_801)
         try:
             env = {**os.environ, **server.env, "TQSDK_USER": "tester",
                    "TQSDK_PASSWORD": "right-password"}
