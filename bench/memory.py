@@ -7,7 +7,7 @@ then 4 vs 16 L5 days through the real tqsdk client against the local stand-in se
 ``memory_limit``, a thread per core): the growth this bench was written to find.
 
     .venv/bin/python bench/memory.py [--sizes 10 40 160 640] [--no-tqsdk] [--unbounded]
-                                     [--json]
+                                     [--recycle-rss-mb N] [--json]
 
 Targets: growth (largest / smallest peak) <= 1.2; <= 400 MB at 640 synthetic symbol-days.
 """
@@ -30,6 +30,8 @@ from typing import Any
 import psutil  # type: ignore[import-untyped]
 
 REPO = Path(__file__).resolve().parents[1]
+# bench/ holds a tqsdk.py: keep the directory off the path the TqSdk workers inherit
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
 sys.path.insert(0, str(REPO))
 
 from daemon.config import Config  # noqa: E402
@@ -79,7 +81,7 @@ def synthetic_config(tmp: Path, symbol_days: int) -> Config:
     )
 
 
-def one(kind: str, size: int, unbounded: bool) -> dict[str, Any]:
+def one(kind: str, size: int, unbounded: bool, recycle_rss_mb: int | None) -> dict[str, Any]:
     """One backfill in this (fresh) process; returns its peak RSS."""
     configure_logging("warning", "json")
     with tempfile.TemporaryDirectory() as tmp_s:
@@ -89,7 +91,8 @@ def one(kind: str, size: int, unbounded: bool) -> dict[str, Any]:
         else:
             from tests.tqsdk_load import DAYS, tq_config
 
-            cfg = tq_config(tmp, DAYS[: size // 2], 2)
+            extra = {} if recycle_rss_mb is None else {"recycle_rss_mb": recycle_rss_mb}
+            cfg = tq_config(tmp, DAYS[: size // 2], 2, **extra)
 
         async def go() -> int:
             calendar = build_calendar(cfg)
@@ -111,9 +114,11 @@ def one(kind: str, size: int, unbounded: bool) -> dict[str, Any]:
         return {"peak_rss_mb": round(sampler.stop()), "rows": rows, "wall_s": round(wall, 1)}
 
 
-def fresh(kind: str, size: int, unbounded: bool = False,
-          env: dict[str, str] | None = None) -> dict[str, Any]:
+def fresh(kind: str, size: int, unbounded: bool = False, env: dict[str, str] | None = None,
+          recycle_rss_mb: int | None = None) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--one", kind, str(size)]
+    if recycle_rss_mb is not None:
+        cmd += ["--recycle-rss-mb", str(recycle_rss_mb)]
     done = subprocess.run(cmd + (["--unbounded"] if unbounded else []), capture_output=True,
                           text=True, env=env, cwd=REPO, check=False)
     if done.returncode != 0:
@@ -128,11 +133,14 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 40, 160, 640])
     parser.add_argument("--no-tqsdk", action="store_true")
     parser.add_argument("--unbounded", action="store_true")
+    parser.add_argument("--recycle-rss-mb", type=int, default=None,
+                        help="source.tqsdk.recycle_rss_mb for the real-client runs")
     parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(one(args.one[0], int(args.one[1]), args.unbounded)))
+        print(json.dumps(one(args.one[0], int(args.one[1]), args.unbounded,
+                             args.recycle_rss_mb)))
         return
     out: dict[str, Any] = {"cores": os.cpu_count(), "load_before": round(os.getloadavg()[0], 1)}
     synthetic = {str(n): fresh("synthetic", n) for n in args.sizes}
@@ -150,7 +158,8 @@ def main() -> None:
         try:
             env = {**os.environ, **server.env, "TQSDK_USER": "tester",
                    "TQSDK_PASSWORD": "right-password"}
-            real = {str(n): fresh("tqsdk", n, env=env) for n in (4, 16)}
+            real = {str(n): fresh("tqsdk", n, env=env, recycle_rss_mb=args.recycle_rss_mb)
+                    for n in (4, 16)}
         finally:
             server.stop()
         tq_peaks = [r["peak_rss_mb"] for r in real.values()]
