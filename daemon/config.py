@@ -68,6 +68,8 @@ class StoreConfig(_Section):
     # DuckDB: how long the store may stay unwritable (disk full, read-only) while writes
     # wait and retry, before the process stops with exit 73
     unwritable_timeout_s: float = Field(300.0, gt=0)
+    duckdb_memory_limit_mb: int = Field(256, ge=64)  # DuckDB's buffer manager bound
+    duckdb_threads: int = Field(2, ge=1, le=64)  # DuckDB's worker threads
     questdb: QuestDBConfig = QuestDBConfig()
 
     @field_validator("kind")

@@ -47,7 +47,12 @@ def build_store(cfg: Config, *, read_only: bool = False) -> Store:
 
 
 def _context(cfg: Config, calendar: TradingCalendar, *, read_only: bool = False) -> BuildContext:
-    return BuildContext(calendar=calendar, state_dir=cfg.daemon.state_dir, read_only=read_only)
+    return BuildContext(
+        calendar=calendar,
+        state_dir=cfg.daemon.state_dir,
+        read_only=read_only,
+        concurrency=cfg.download.concurrency,
+    )
 
 
 def build_validator(cfg: Config, calendar: TradingCalendar) -> Validator | None:

@@ -1,7 +1,9 @@
 """Which symbol-days to fetch: calendar x config minus checkpoints, in one query.
 
-A day is planned when it has no checkpoint, or with ``force``. The checkpoints of the
-whole range are read in one query, never one per day.
+A day is planned when it has no checkpoint, or with ``force``. The checkpointed days of the
+whole range come from one query per store as two arrays (``Store.checkpointed_days``), and
+the difference is taken on a days x symbols boolean grid: no Python object per stored day
+(150,000 symbol-days plan in a few tens of milliseconds; ``bench/plan.py``).
 """
 
 from __future__ import annotations
@@ -10,11 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
+import numpy as np
+
 from ghtrader_core.calendar import TradingCalendar
 from ghtrader_core.store.base import Store
 from ghtrader_core.symbols import MainSymbol, parse_main
 
 BEIJING = timezone(timedelta(hours=8))
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 DAY_CLOSE_HOUR = 16  # day sessions end by 15:15; a trading day is complete after this hour
 
 
@@ -71,7 +76,17 @@ async def plan(
     days = calendar.trading_days(start, end)
     if not days:
         raise PlanError(f"no trading day between {start} and {end}")
-    wanted = [Job(d, s) for d in days for s in symbols]
-    done = set() if force else set(await store.checkpoints(symbols, start, end))
-    jobs = [j for j in wanted if (j.symbol_name, j.trading_day) not in done]
-    return Plan(jobs=jobs, skipped=len(wanted) - len(jobs), start=start, end=end)
+    names = list(dict.fromkeys(symbols))  # a symbol named twice is planned once
+    present = np.zeros((len(days), len(names)), dtype=bool)  # day-major, as jobs are ordered
+    if not force:
+        pairs = await store.checkpointed_days(names, start, end)
+        numbers = np.array([d.toordinal() - EPOCH_ORDINAL for d in days], dtype=np.int32)
+        row = np.minimum(np.searchsorted(numbers, pairs.day), len(days) - 1)
+        known = (numbers[row] == pairs.day) & (pairs.symbol >= 0)  # a day the calendar has
+        present[row[known], pairs.symbol[known]] = True
+    day_index, symbol_index = np.nonzero(~present)
+    jobs = [
+        Job(days[d], names[s])
+        for d, s in zip(day_index.tolist(), symbol_index.tolist(), strict=True)
+    ]
+    return Plan(jobs=jobs, skipped=int(present.sum()), start=start, end=end)

@@ -18,6 +18,7 @@ from daemon.config import Config
 from daemon.events import Observer, StoredDay
 from daemon.planner import Job
 from daemon.retry import RetryPolicy, call_with_retry
+from ghtrader_core.errors import PermanentError, RetryableError
 from ghtrader_core.schedule import MainSchedule
 from ghtrader_core.sources.base import TickSource
 from ghtrader_core.sources.hooks import KeepsCache, NeedsSchedule
@@ -37,6 +38,7 @@ from ghtrader_core.sources.tqsdk.backend import (
     tqsdk_credentials as tqsdk_credentials,
 )
 from ghtrader_core.sources.tqsdk.backend import tqsdk_settings as _tqsdk_settings
+from ghtrader_core.sources.tqsdk.errors import source_down
 from ghtrader_core.sources.tqsdk.source import TqSdkSettings
 from ghtrader_core.store.base import Store
 
@@ -46,7 +48,7 @@ log = structlog.get_logger("ghtraderd.sources")
 def tqsdk_settings(cfg: Config) -> TqSdkSettings:
     """Kept for callers of the old ``daemon.factory.tqsdk_settings``; the TqSdk package
     owns the translation now (``ghtrader_core.sources.tqsdk.backend``)."""
-    return _tqsdk_settings(cfg.source.tqsdk, cfg.daemon.state_dir)
+    return _tqsdk_settings(cfg.source.tqsdk, cfg.daemon.state_dir, cfg.download.concurrency)
 
 async def prepare_schedules(
     source: TickSource, store: Store, jobs: Iterable[Job], policy: RetryPolicy
@@ -67,10 +69,7 @@ async def prepare_schedules(
         return
     start = min(min(wanted[s]) for s in short)
 
-    async def fetch() -> dict[str, list[tuple[date, str]]]:
-        return await anyio.to_thread.run_sync(source.fetch_schedule, short, start)
-
-    fetched = await call_with_retry(fetch, policy, what="main-contract schedule")
+    fetched = await fetch_schedules(source, short, start, policy)
     for symbol, rows in fetched.items():
         await store.write_schedule(symbol, rows)
         source.use_schedule(symbol, rows)
@@ -84,6 +83,44 @@ async def prepare_schedules(
             uncovered=len(wanted[symbol] - covered),
             fingerprint=schedule.fingerprint(),
         )
+
+
+async def fetch_schedules(
+    source: NeedsSchedule, symbols: list[str], start: date, policy: RetryPolicy
+) -> dict[str, list[tuple[date, str]]]:
+    """The schedules of ``symbols`` in one query; symbol by symbol when the vendor refuses
+    the batch (one unknown symbol fails all of it), so the others still get theirs.
+
+    A symbol the vendor does not know is reported here and left without a schedule: each of
+    its days then fails as permanent (dead-lettered, exit 1) while the others are ingested.
+    A schedule that cannot be fetched at all stops the run with EX_TEMPFAIL (75): no day
+    can be resolved without it, and no day is to blame.
+    """
+
+    async def fetch(batch: list[str]) -> dict[str, list[tuple[date, str]]]:
+        async def once() -> dict[str, list[tuple[date, str]]]:
+            return await anyio.to_thread.run_sync(
+                source.fetch_schedule, batch, start, abandon_on_cancel=True
+            )
+
+        try:
+            return await call_with_retry(once, policy, what="main-contract schedule")
+        except RetryableError as exc:
+            raise source_down(exc, "the main-contract schedule could not be fetched") from exc
+
+    try:
+        return await fetch(symbols)
+    except PermanentError as exc:
+        if len(symbols) == 1:
+            log.error("schedule_refused", symbol=symbols[0], error=str(exc))
+            return {}
+    out: dict[str, list[tuple[date, str]]] = {}
+    for symbol in symbols:
+        try:
+            out.update(await fetch([symbol]))
+        except PermanentError as exc:
+            log.error("schedule_refused", symbol=symbol, error=str(exc))
+    return out
 
 
 class CachePruner(Observer):

@@ -29,6 +29,7 @@ class BuildContext:
     calendar: TradingCalendar
     state_dir: Path = Path("var")
     read_only: bool = False  # a command that only reads: never create a store
+    concurrency: int = 1  # download.concurrency: sources size their worker pools by it
     environ: Mapping[str, str] | None = None  # None: os.environ (secrets)
 
 

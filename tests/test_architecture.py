@@ -72,7 +72,6 @@ MAX_LINES = 400
 # store; issue 11: the TqSdk source). An entry that is no longer needed fails the test.
 BEING_SPLIT = {
     "ghtrader_core/store/questdb/store.py",
-    "ghtrader_core/sources/tqsdk/source.py",
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -86,8 +87,8 @@ retry_max_s = 0.0
     return path
 
 
-def source_for(tmp_path: Path, user: str, password: str) -> TqSdkSource:
-    settings = tqsdk_settings(load_config(write_config(tmp_path)))
+def source_for(tmp_path: Path, user: str, password: str, *, processes: bool = True) -> TqSdkSource:
+    settings = replace(tqsdk_settings(load_config(write_config(tmp_path))), processes=processes)
     factory = real_api_factory(Credentials(user, password), settings)
     return TqSdkSource(CAL, settings, factory, user=user)
 
@@ -123,12 +124,12 @@ async def test_pipeline_ingests_the_served_ticks_exactly(server: StandIn, tmp_pa
     # exactly one trading day per request: TqSdk was asked from 18:00 the evening before
     focus = sorted(c["focus_datetime"] for c in server.charts if "focus_datetime" in c)
     assert focus == [1568196000000000000, 1568368800000000000]  # 09-11 18:00, 09-13 18:00 CST
-    assert not list((tmp_path / "tqsdk-cache").glob("SHFE.cu1909.0.*"))  # pruned when durable
+    assert not list((tmp_path / "tqsdk-cache").rglob("SHFE.cu1909.0.*"))  # pruned when durable
     await store.close()
 
 
 def test_refused_login_is_fatal(server: StandIn, tmp_path: Path) -> None:
-    source = source_for(tmp_path, server.user, "wrong-password")
+    source = source_for(tmp_path, server.user, "wrong-password", processes=False)  # timed
     source.use_schedule(str(CU), [(D12, "SHFE.cu1909")])
     started = time.monotonic()
     with pytest.raises(FatalError, match="login refused") as info:
@@ -155,7 +156,8 @@ def test_silent_server_times_out_as_retryable(
     with running(stand_in(silent=True)) as s:
         for key, value in s.env().items():
             monkeypatch.setenv(key, value)
-        source = source_for(tmp_path, s.user, s.password)
+        # threads: the time measured is TqSdk's own wait, without a worker's start-up
+        source = source_for(tmp_path, s.user, s.password, processes=False)
         source.use_schedule(str(CU), [(D12, "SHFE.cu1909")])
         started = time.monotonic()
         with pytest.raises(RetryableError, match="TqSdk time-out"):

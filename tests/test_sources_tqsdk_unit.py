@@ -114,7 +114,7 @@ def test_error_texts_are_those_of_installed_tqsdk() -> None:
         ),
         (Exception("查询合约服务报错 not found"), PermanentError, "unknown symbol"),
         (AssertionError("下载 SHFE.cu1909 从 1 到 2 的历史数据失败"), RetryableError, "broke off"),
-        (ConnectionRefusedError(111, "refused"), RetryableError, "network"),
+        (ConnectionRefusedError(111, "refused"), tqsdk_errors.SourceUnreachableError, "network"),
         (RuntimeError("something else"), RetryableError, "RuntimeError"),
     ],
 )

@@ -16,7 +16,8 @@ One aiohttp application on 127.0.0.1 serves what ``TqApi`` + ``get_tick_data_ser
 
 Modes: ``password`` (anything else is refused with HTTP 401 as the real endpoint does),
 ``features`` (drop ``tq_dl`` for an account without Pro), ``silent`` (the websocket accepts
-and never answers).
+and never answers), ``page_width`` (smaller tick pages) and ``stall_at_chart`` (that tick
+request and the rest of its session get no answer: a download that hangs mid-series).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from datetime import date
 from typing import Any
 
 import jwt
+import numpy as np
 import pandas as pd
 from aiohttp import WSMsgType, web
 from shinny_calendar import CalendarUtility
@@ -68,6 +70,9 @@ class StandIn:
     port: int = 0
     logins: int = 0
     charts: list[dict[str, Any]] = field(default_factory=list)
+    page_width: int = 0  # serve tick windows of this many ids (0: the view_width asked for)
+    stall_at_chart: int = 0  # go quiet on the websocket at this tick request (1-based; 0: never)
+    _encoded: dict[str, tuple[np.ndarray, np.ndarray, list[str]]] = field(default_factory=dict)
 
     # -- HTTP --------------------------------------------------------------------------
     async def token(self, request: web.Request) -> web.Response:
@@ -103,8 +108,8 @@ class StandIn:
             async for _ in ws:
                 pass
             return ws
-        pending: list[dict[str, Any]] = [
-            {"account_id": "", "ins_list": "", "mdhis_more_data": False}
+        pending: list[str] = [
+            json.dumps({"account_id": "", "ins_list": "", "mdhis_more_data": False})
         ]
         peeked = False
 
@@ -112,7 +117,7 @@ class StandIn:
             nonlocal peeked, pending
             if peeked and pending:
                 data, pending, peeked = pending, [], False
-                await ws.send_str(json.dumps({"aid": "rtn_data", "data": data}))
+                await ws.send_str('{"aid": "rtn_data", "data": [' + ",".join(data) + "]}")
 
         await ws.send_str(json.dumps({"aid": "rsp_login", "account_id": "", "session_id": "S"}))
         async for msg in ws:
@@ -123,9 +128,14 @@ class StandIn:
             if aid == "peek_message":
                 peeked = True
             elif aid == "ins_query":
-                pending.append({"symbols": {pack["query_id"]: self.symbol_answer(pack)}})
+                answer = {"symbols": {pack["query_id"]: self.symbol_answer(pack)}}
+                pending.append(json.dumps(answer))
             elif aid == "set_chart" and pack.get("ins_list"):
                 self.charts.append(pack)
+                if len(self.charts) == self.stall_at_chart:
+                    async for _ in ws:  # a stalled session: the connection stays, nothing comes
+                        pass
+                    return ws
                 pending.append(self.chart_diff(pack))
             await flush()
         return ws
@@ -139,29 +149,45 @@ class StandIn:
             answer["variables"] = pack["variables"]
         return answer
 
-    def chart_diff(self, req: dict[str, Any]) -> dict[str, Any]:
+    def encoded(self, symbol: str) -> tuple[np.ndarray, np.ndarray, list[str]] | None:
+        """A contract's ids, times and one JSON member per tick, made once: the stand-in
+        must stay a small share of the CPU next to the client it serves (``bench/tqsdk.py``)."""
+        if symbol not in self._encoded:
+            frame = self.ticks.get(symbol)
+            if frame is None or len(frame) == 0:
+                return None
+            members = [
+                f'"{int(r["id"])}": {json.dumps(tick_record(r))}' for _, r in frame.iterrows()
+            ]
+            self._encoded[symbol] = (
+                frame["id"].to_numpy(dtype="int64"),
+                frame["datetime"].to_numpy(dtype="int64"),
+                members,
+            )
+        return self._encoded[symbol]
+
+    def chart_diff(self, req: dict[str, Any]) -> str:
         symbol = req["ins_list"].split(",")[0]
-        frame = self.ticks.get(symbol)
-        width = int(req.get("view_width", 2000))
+        encoded = self.encoded(symbol)
+        width = self.page_width or int(req.get("view_width", 2000))
         chart: dict[str, Any] = {"more_data": False, "ready": True, "state": req}
-        if frame is None or len(frame) == 0:
+        if encoded is None:
             chart.update(left_id=-1, right_id=-1)
-            return {"charts": {req["chart_id"]: chart}, "ticks": {symbol: {"last_id": -1}}}
-        ids = frame["id"].to_numpy()
+            diff = {"charts": {req["chart_id"]: chart}, "ticks": {symbol: {"last_id": -1}}}
+            return json.dumps(diff)
+        ids, times, members = encoded
         last_id = int(ids[-1])
         if "left_kline_id" in req:
             left = int(req["left_kline_id"])
         else:
-            later = frame.loc[frame["datetime"] >= int(req.get("focus_datetime", 0)), "id"]
-            left = int(later.iloc[0]) if len(later) else last_id + 1
+            later = np.flatnonzero(times >= int(req.get("focus_datetime", 0)))
+            left = int(ids[later[0]]) if len(later) else last_id + 1
         right = left + width - 1
-        window = frame[(frame["id"] >= left) & (frame["id"] <= right)]
-        data = {str(int(r["id"])): tick_record(r) for _, r in window.iterrows()}
+        lo, hi = np.searchsorted(ids, left), np.searchsorted(ids, right, side="right")
         chart.update(left_id=left, right_id=right)
-        return {
-            "charts": {req["chart_id"]: chart},
-            "ticks": {symbol: {"last_id": last_id, "data": data}},
-        }
+        head = json.dumps({"charts": {req["chart_id"]: chart}, "ticks": {symbol: {}}})
+        tail = f'"last_id": {last_id}, "data": {{' + ", ".join(members[lo:hi]) + "}"
+        return head[:-3] + tail + "}}}"  # head ends in the contract's empty "{}}}"
 
     # -- running ------------------------------------------------------------------------
     def app(self) -> web.Application:

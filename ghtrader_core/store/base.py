@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol, runtime_checkable
 
+import numpy as np
 import pandas as pd
 
 from ghtrader_core.records import (
@@ -53,6 +54,19 @@ class ValidationWrite:
     trading_day: date
     fingerprint: str
     validation: DayValidation
+
+
+@dataclass(frozen=True)
+class DayPairs:
+    """Checkpointed (symbol, day) pairs as two parallel int32 arrays, for planning without
+    one Python object per day: ``symbol`` indexes the symbols asked for, ``day`` counts
+    days since 1970-01-01."""
+
+    symbol: np.ndarray
+    day: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.day)
 
 
 @dataclass(frozen=True)
@@ -109,6 +123,13 @@ class Store(Protocol):
         self, symbols: Sequence[str], start: date, end: date
     ) -> dict[tuple[str, date], Checkpoint]:
         """All checkpoints of ``symbols`` in ``start``..``end``, in one query."""
+        ...
+
+    async def checkpointed_days(
+        self, symbols: Sequence[str], start: date, end: date
+    ) -> DayPairs:
+        """Which days of ``symbols`` in ``start``..``end`` have a checkpoint: one query,
+        answered as compact arrays (the planner's input)."""
         ...
 
     async def record_failed(self, failed: Sequence[FailedDay]) -> None: ...

@@ -6,8 +6,9 @@ never the TOML) and the builder. Its failures are classified in ``errors``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,6 +32,11 @@ class TqSdkConfigModel(BaseModel):
     wait_timeout_s: float = Field(30.0, gt=0, le=60)  # TqSdk's login/data waits, capped
     day_timeout_s: float = Field(900.0, gt=0)  # one fetch, queueing for a TqApi included
     cache_dir: Path | None = None  # TqSdk's disk cache; default <daemon.state_dir>/tqsdk-cache
+    # TqApi sessions in worker processes (scale with cores, killed at day_timeout_s) or
+    # threads of the daemon; workers = min(max_apis, download.concurrency, cores)
+    processes: bool = True
+    recycle_rss_mb: int = Field(1500, ge=0)  # a fresh worker once one holds this much (0: off)
+    transfer: Literal["pickle", "arrow"] = "pickle"  # day frames from the workers
 
 
 USER_ENV, PASSWORD_ENV = "TQSDK_USER", "TQSDK_PASSWORD"
@@ -59,12 +65,21 @@ def tqsdk_credentials() -> Credentials:
     return Credentials(user.value, password.value)
 
 
-def tqsdk_settings(t: TqSdkConfigModel, state_dir: Path) -> TqSdkSettings:
+def tqsdk_workers(max_apis: int, concurrency: int) -> int:
+    """Worker processes: no more than the account allows, the daemon fetches at once, or
+    there are cores to decode on (a TqApi is CPU-bound)."""
+    return max(1, min(max_apis, concurrency, len(os.sched_getaffinity(0))))
+
+
+def tqsdk_settings(t: TqSdkConfigModel, state_dir: Path, concurrency: int = 1) -> TqSdkSettings:
     from ghtrader_core.sources.tqsdk.source import TqSdkSettings
 
     return TqSdkSettings(
-        max_apis=t.max_apis,
+        max_apis=tqsdk_workers(t.max_apis, concurrency) if t.processes else t.max_apis,
         recycle_after_days=t.recycle_after_days,
+        recycle_rss_mb=t.recycle_rss_mb,
+        processes=t.processes,
+        transfer=t.transfer,
         wait_timeout_s=t.wait_timeout_s,
         day_timeout_s=t.day_timeout_s,
         cache_dir=t.cache_dir or state_dir / "tqsdk-cache",
@@ -76,7 +91,7 @@ def build(section: Any, ctx: BuildContext) -> TqSdkSource:
     from ghtrader_core.sources.tqsdk.source import TqSdkSource, real_api_factory
 
     credentials = tqsdk_credentials()
-    settings = tqsdk_settings(section.tqsdk, ctx.state_dir)
+    settings = tqsdk_settings(section.tqsdk, ctx.state_dir, ctx.concurrency)
     return TqSdkSource(
         ctx.calendar, settings, real_api_factory(credentials, settings), user=credentials.user
     )

@@ -24,6 +24,25 @@ NO_AUTH = "请输入 auth"  # api.py: TqApi without credentials
 MAINTENANCE = ("运维", "维护", "maintenance")  # name service at 19:00-19:30, server notices
 UNKNOWN_SYMBOL = ("查询合约服务报错", "不存在", "应该全部都是主连合约代码")
 NETWORK_HINT = "check the network and that the TqSdk servers are reachable"
+DETAIL_CHARS = 160  # requests' connection errors run to several hundred characters
+
+
+class SourceUnreachableError(RetryableError):
+    """TqSdk's servers cannot be reached at all (connection refused, DNS, no route): retried
+    like any transient error, but when the retries run out it is the source that failed,
+    not the day (see ``source_down``)."""
+
+
+class SourceDownError(FatalError):
+    """The source stayed unreachable (or its main-contract schedule could not be fetched)
+    through a whole retry budget: stop with EX_TEMPFAIL, which systemd may retry later;
+    no day is blamed."""
+
+    exit_code = 75
+
+
+def source_down(exc: BaseException, what: str) -> SourceDownError:
+    return SourceDownError(f"TqSdk unavailable, retry later: {what}: {exc}")
 
 
 def classify(exc: BaseException, *, user: str = "") -> GhtraderError:
@@ -58,8 +77,14 @@ def classify(exc: BaseException, *, user: str = "") -> GhtraderError:
     if isinstance(exc, AssertionError):
         return RetryableError(f"TqSdk download broke off: {text or 'assertion failed'}")
     if isinstance(exc, (ConnectionError, TimeoutError, OSError)) or _is_requests_error(exc):
-        return RetryableError(f"cannot reach TqSdk ({NETWORK_HINT}): {kind}: {text}")
+        return SourceUnreachableError(
+            f"cannot reach TqSdk ({NETWORK_HINT}): {kind}: {_short(text)}"
+        )
     return RetryableError(f"TqSdk error {kind}: {text}")
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= DETAIL_CHARS else text[: DETAIL_CHARS - 1] + "…"
 
 
 def _is_requests_error(exc: BaseException) -> bool:

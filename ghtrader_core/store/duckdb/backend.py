@@ -20,6 +20,8 @@ def build(section: Any, ctx: BuildContext) -> DuckDBStore:
         section.path,
         unwritable_timeout_s=section.unwritable_timeout_s,
         must_exist=ctx.read_only,
+        memory_limit_mb=section.duckdb_memory_limit_mb,
+        threads=section.duckdb_threads,
     )
 
 

@@ -17,7 +17,7 @@ blocks). Failures are sorted into the core's classes here, so the rest of the st
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TypeVar
@@ -88,7 +88,9 @@ class Connection:
         unwritable_timeout_s: float,
         must_exist: bool = False,
         clock: Callable[[], float] = time.monotonic,
+        settings: Mapping[str, str | int] | None = None,
     ) -> None:
+        self.settings: dict[str, str | bool | int | float | list[str]] = dict(settings or {})
         self.path = path
         self.ddl = ddl
         self.unwritable_timeout_s = unwritable_timeout_s
@@ -106,7 +108,7 @@ class Connection:
             )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            con = duckdb.connect(str(self.path))
+            con = duckdb.connect(str(self.path), config=self.settings)
         except PermissionError as exc:
             raise StorePathError(f"store path {self.path} is not writable: {exc}") from exc
         except duckdb.IOException as exc:

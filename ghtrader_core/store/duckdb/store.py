@@ -30,8 +30,10 @@ from ghtrader_core.records import (
 )
 from ghtrader_core.store.base import (
     SCHEMA_VERSION,
+    DayPairs,
     DayWrite,
 )
+from ghtrader_core.store.duckdb import plan
 from ghtrader_core.store.duckdb.connection import Connection, transaction
 from ghtrader_core.store.duckdb.frames import (
     arrow_day,
@@ -54,10 +56,23 @@ class DuckDBStore(ValidationTables):
         *,
         unwritable_timeout_s: float = 300.0,
         must_exist: bool = False,
+        memory_limit_mb: int | None = None,
+        threads: int | None = None,
     ) -> None:
         self.path = Path(path)
+        # DuckDB's own default is 80 % of RAM and one thread per core: a daemon's store gets
+        # an explicit bound, so a backfill's memory does not grow with what it has written.
+        settings: dict[str, str | int] = {}
+        if memory_limit_mb is not None:
+            settings["memory_limit"] = f"{memory_limit_mb}MB"
+        if threads is not None:
+            settings["threads"] = threads
         self._db = Connection(
-            self.path, DDL, unwritable_timeout_s=unwritable_timeout_s, must_exist=must_exist
+            self.path,
+            DDL,
+            unwritable_timeout_s=unwritable_timeout_s,
+            must_exist=must_exist,
+            settings=settings,
         )
 
     # -- plumbing ---------------------------------------------------------------------
@@ -220,6 +235,11 @@ class DuckDBStore(ValidationTables):
         )
 
     # -- reads ------------------------------------------------------------------------
+    async def checkpointed_days(
+        self, symbols: Sequence[str], start: date, end: date
+    ) -> DayPairs:
+        return await self._run(lambda con: plan.checkpointed_days(con, symbols, start, end))
+
     async def checkpoints(
         self, symbols: Sequence[str], start: date, end: date
     ) -> dict[tuple[str, date], Checkpoint]:

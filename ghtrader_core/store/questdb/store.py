@@ -46,7 +46,8 @@ from ghtrader_core.records import (
     IngestRun,
     ManifestEntry,
 )
-from ghtrader_core.store.base import DayWrite, GapRow, ValidationRow, ValidationWrite
+from ghtrader_core.store.base import DayPairs, DayWrite, GapRow, ValidationRow, ValidationWrite
+from ghtrader_core.store.questdb import plan
 from ghtrader_core.store.questdb import queries as q
 from ghtrader_core.store.questdb import schema as schema
 from ghtrader_core.store.questdb.ilp import (
@@ -314,6 +315,11 @@ class QuestDBStore:
         )
 
     # -- reads --------------------------------------------------------------------------
+    async def checkpointed_days(
+        self, symbols: Sequence[str], start: date, end: date
+    ) -> DayPairs:
+        return await plan.checkpointed_days(self.pg, symbols, start, end)
+
     async def checkpoints(
         self, symbols: Sequence[str], start: date, end: date
     ) -> dict[tuple[str, date], Checkpoint]:
