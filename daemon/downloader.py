@@ -20,10 +20,15 @@ from anyio.streams.memory import MemoryObjectSendStream
 from daemon.events import Observer
 from daemon.planner import Job
 from daemon.retry import RetryPolicy, call_with_retry
-from ghtrader_core.errors import FatalError, MaintenanceError, RetryableError
+from ghtrader_core.errors import (
+    FatalError,
+    MaintenanceError,
+    RetryableError,
+    SourceUnavailableError,
+    source_down,
+)
 from ghtrader_core.records import DayValidation, FailedDay
 from ghtrader_core.sources.base import TickSource
-from ghtrader_core.sources.tqsdk.errors import SourceUnreachableError, source_down
 from ghtrader_core.store.base import DayWrite, Store
 from ghtrader_core.ticks import DayFrame, fingerprint
 
@@ -98,7 +103,7 @@ class Downloader:
             day = await call_with_retry(fetch, self.policy, what=str(job))
         except FatalError:
             raise
-        except SourceUnreachableError as exc:  # the source is down, not this day: stop (75)
+        except SourceUnavailableError as exc:  # the source is down, not this day: stop (75)
             raise source_down(exc, str(job)) from exc
         except Exception as exc:
             permanent = not isinstance(exc, (RetryableError, MaintenanceError))

@@ -20,6 +20,7 @@ from daemon.config import ConfigError
 from ghtrader_core import backends
 from ghtrader_core.errors import (
     RetryableError,
+    SourceDownError,
     SourceUnavailableError,
     StoreUnavailableError,
 )
@@ -75,7 +76,7 @@ def describe(exc: BaseException) -> tuple[int, str]:
         )
     if isinstance(leaf, StoreUnavailableError):
         return code, f"ghtraderd: store unavailable, retry later: {text}"
-    if isinstance(leaf, SourceUnavailableError):
+    if isinstance(leaf, SourceUnavailableError | SourceDownError):
         return code, f"FAILED: source unavailable, retry later: {text}"
     if isinstance(leaf, RetryableError):
         return code, f"FAILED: gave up after retries, retry later: {text}"

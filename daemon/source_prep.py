@@ -18,7 +18,7 @@ from daemon.config import Config
 from daemon.events import Observer, StoredDay
 from daemon.planner import Job
 from daemon.retry import RetryPolicy, call_with_retry
-from ghtrader_core.errors import PermanentError, RetryableError
+from ghtrader_core.errors import PermanentError, RetryableError, source_down
 from ghtrader_core.schedule import MainSchedule
 from ghtrader_core.sources.base import TickSource
 from ghtrader_core.sources.hooks import KeepsCache, NeedsSchedule
@@ -38,7 +38,6 @@ from ghtrader_core.sources.tqsdk.backend import (
     tqsdk_credentials as tqsdk_credentials,
 )
 from ghtrader_core.sources.tqsdk.backend import tqsdk_settings as _tqsdk_settings
-from ghtrader_core.sources.tqsdk.errors import source_down
 from ghtrader_core.sources.tqsdk.source import TqSdkSettings
 from ghtrader_core.store.base import Store
 

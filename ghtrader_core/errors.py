@@ -127,3 +127,16 @@ _TRANSIENT_OS = (ConnectionError, TimeoutError)
 def is_transient(exc: BaseException) -> bool:
     """The one answer to "may this be retried?" for an error of any origin."""
     return isinstance(exc, RetryableError | _TRANSIENT_OS)
+
+
+class SourceDownError(FatalError):
+    """The source stayed unavailable (or its main-contract schedule could not be fetched)
+    through a whole retry budget: stop with EX_TEMPFAIL, which systemd may retry later;
+    no day is blamed."""
+
+    exit_code = 75
+
+
+def source_down(exc: BaseException, what: str) -> SourceDownError:
+    """The error that ends a run whose source stayed unavailable while fetching ``what``."""
+    return SourceDownError(f"{what}: {exc}")

@@ -51,7 +51,7 @@ def assert_one_readable_line(done: subprocess.CompletedProcess[str], *words: str
     out = done.stdout + done.stderr
     assert "Traceback" not in out, out
     line = last_line(done)
-    assert line.startswith("ghtraderd: "), out
+    assert line.startswith(("ghtraderd: ", "FAILED: ")), out
     assert len(line) < 400 and "\n" not in line
     for word in words:
         assert word in line, line
@@ -76,7 +76,7 @@ def test_tqsdk_unreachable_on_a_fresh_store_ends_with_75(tmp_path: Path) -> None
     )
     done = run_cli("backfill", "-c", str(write_config(tmp_path)), env=env)
     assert done.returncode == 75, done.stderr
-    assert_one_readable_line(done, "TqSdk unavailable", "cannot reach TqSdk")
+    assert_one_readable_line(done, "source unavailable", "cannot reach TqSdk")
     assert stored(tmp_path / "store.duckdb") == ({}, [])
 
 
@@ -93,7 +93,7 @@ def test_tqsdk_unreachable_with_a_stored_schedule_blames_no_day(tmp_path: Path) 
     )
     done = run_cli("backfill", "-c", str(write_config(tmp_path)), env=env)
     assert done.returncode == 75, done.stderr
-    assert_one_readable_line(done, "TqSdk unavailable", "cannot reach TqSdk")
+    assert_one_readable_line(done, "source unavailable", "cannot reach TqSdk")
     assert stored(tmp_path / "store.duckdb") == ({}, [])  # no day recorded as failed
 
 

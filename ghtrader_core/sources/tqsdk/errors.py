@@ -15,6 +15,9 @@ from ghtrader_core.errors import (
     MaintenanceError,
     PermanentError,
     RetryableError,
+    SourceDownError,
+    SourceUnavailableError,
+    source_down,
 )
 
 LOGIN_REFUSED = "用户权限认证失败"  # auth.py: token endpoint answered non-200
@@ -27,22 +30,13 @@ NETWORK_HINT = "check the network and that the TqSdk servers are reachable"
 DETAIL_CHARS = 160  # requests' connection errors run to several hundred characters
 
 
-class SourceUnreachableError(RetryableError):
+class SourceUnreachableError(SourceUnavailableError):
     """TqSdk's servers cannot be reached at all (connection refused, DNS, no route): retried
     like any transient error, but when the retries run out it is the source that failed,
-    not the day (see ``source_down``)."""
+    not the day (``ghtrader_core.errors.source_down``)."""
 
 
-class SourceDownError(FatalError):
-    """The source stayed unreachable (or its main-contract schedule could not be fetched)
-    through a whole retry budget: stop with EX_TEMPFAIL, which systemd may retry later;
-    no day is blamed."""
-
-    exit_code = 75
-
-
-def source_down(exc: BaseException, what: str) -> SourceDownError:
-    return SourceDownError(f"TqSdk unavailable, retry later: {what}: {exc}")
+__all__ = ["SourceDownError", "SourceUnreachableError", "classify", "source_down"]
 
 
 def classify(exc: BaseException, *, user: str = "") -> GhtraderError:
