@@ -51,3 +51,7 @@ class StoreLockedError(FatalError):
     """Another process already owns this store: one daemon per store."""
 
     exit_code = 75  # EX_TEMPFAIL: may succeed once the other instance is gone
+
+
+class AuthRefusedError(FatalError):
+    """A server refused our credentials (whatever code it said it with): exit 77."""

@@ -10,15 +10,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import asyncpg
 import numpy as np
 import pandas as pd
 import questdb
 
 from ghtrader_core.records import DayStatus, DayValidation, Finding, Gap, Severity
 from ghtrader_core.store.base import DayWrite
+from ghtrader_core.store.questdb import schema as schema
 from ghtrader_core.store.questdb.ilp import IlpSettings, SenderLike
 from ghtrader_core.store.questdb.sql import Sql
 from ghtrader_core.ticks import DayFrame, fingerprint, normalize
+from tests.questdb_server import Endpoint
 
 SYMBOL = "KQ.m@SHFE.cu"
 CONTRACT = "SHFE.cu2601"
@@ -183,3 +186,24 @@ class FakePg:
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
+
+
+# -- against the live server (tests/questdb_server.py) -----------------------------------
+
+
+async def drop_all(endpoint: Endpoint) -> None:
+    """Drop every table of the store: each live test starts from an empty database."""
+    conn = await asyncpg.connect(endpoint.pg)
+    try:
+        for table in schema.TABLES:
+            await conn.execute(f"DROP TABLE IF EXISTS {table.name}")
+    finally:
+        await conn.close()
+
+
+async def fetch(endpoint: Endpoint, sql: str, *args: object) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(endpoint.pg)
+    try:
+        return list(await conn.fetch(sql, *args))
+    finally:
+        await conn.close()

@@ -49,6 +49,7 @@ from ghtrader_core.records import (
 from ghtrader_core.store.base import DayWrite, GapRow, ValidationRow, ValidationWrite
 from ghtrader_core.store.questdb import queries as q
 from ghtrader_core.store.questdb import schema as schema
+from ghtrader_core.store.questdb.errors import QuestDBAuthRefusedError
 from ghtrader_core.store.questdb.ilp import (
     TICK_SYMBOLS,
     IlpFrame,
@@ -105,7 +106,7 @@ def http_ping(settings: IlpSettings, timeout_s: float) -> None:
             f"QuestDB ILP/HTTP at {settings.host}:{settings.port} does not answer: {exc}"
         ) from exc
     if status in (401, 403):
-        raise FatalError(f"QuestDB ILP/HTTP refused the credentials (HTTP {status})")
+        raise QuestDBAuthRefusedError(f"QuestDB ILP/HTTP refused the credentials (HTTP {status})")
     if status >= 300:
         raise StoreUnavailableError(f"QuestDB ILP/HTTP /ping answered HTTP {status}")
 
