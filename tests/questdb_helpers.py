@@ -4,10 +4,13 @@ errors they raise are the real client's ``QuestDBError`` with real error codes."
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -207,3 +210,56 @@ async def fetch(endpoint: Endpoint, sql: str, *args: object) -> list[asyncpg.Rec
         return list(await conn.fetch(sql, *args))
     finally:
         await conn.close()
+
+
+def questdb_config(
+    path: Path,
+    endpoint: Endpoint,
+    *,
+    end: str = "2025-11-07",
+    symbols: Sequence[str] = ("KQ.m@SHFE.cu", "KQ.m@CFFEX.IF"),
+    latency_s: float = 0.0,
+    query_timeout_s: float = 30.0,
+    tail: str = "",
+) -> Path:
+    """A ghtraderd config on ``endpoint`` with the synthetic source (seed 11)."""
+    text = endpoint.toml() + f"query_timeout_s = {query_timeout_s}\n" + f"""
+[source.synthetic]
+seed = 11
+latency_s = {latency_s}
+
+[ingest]
+symbols = {json.dumps(list(symbols))}
+start = 2025-11-03
+end = {end}
+
+[download]
+concurrency = 2
+retry_base_s = 0.0
+retry_max_s = 0.0
+
+[sink]
+flush_interval_s = 0.2
+retry_base_s = 0.05
+retry_max_s = 0.5
+
+[log]
+format = "json"
+{tail}
+"""
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def duckdb_twin(path: Path, questdb_config_path: Path, store: Path) -> Path:
+    """The same config on the embedded store: what the QuestDB results must equal."""
+    text = questdb_config_path.read_text(encoding="utf-8")
+    _, _, rest = text.partition("[source.synthetic]")
+    path.write_text(f'[store]\npath = "{store}"\n\n[source.synthetic]{rest}', encoding="utf-8")
+    return path
+
+
+def env_with_password(password: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GHTRADERD_")}
+    env["QUESTDB_PASSWORD"] = password
+    return env
