@@ -51,7 +51,7 @@ from ghtrader_core.store.questdb.ilp import IlpSettings, IlpWriter
 from ghtrader_core.store.questdb.pg import AsyncpgClient, PgClient, PgSettings
 from ghtrader_core.store.questdb.reads import QuestDBReads
 from ghtrader_core.store.questdb.sql import Sql
-from ghtrader_core.store.questdb.visibility import WalState, wait_applied
+from ghtrader_core.store.questdb.visibility import WalState, read_targets, wait_applied
 
 __all__ = [
     "QuestDBSchemaError",
@@ -217,10 +217,27 @@ class QuestDBStore(QuestDBReads):
 
     # -- writes -------------------------------------------------------------------------
     async def write_days(self, days: Sequence[DayWrite]) -> None:
+        await self.wait_visible(await self.send_days(days))
+
+    async def send_days(self, days: Sequence[DayWrite]) -> dict[str, int]:
+        """Build, encode and flush ``days`` (durable in QuestDB's WAL when this returns);
+        return what ``wait_visible`` must wait for. The sink overlaps the next batch's
+        send with this one's wait, and checkpoints only after the wait."""
         if not days:
-            return
+            return {}
         sent = await self.writer.write(lambda scratch: day_frames(days, scratch))
-        await self._wait_applied(list(sent))
+        return await read_targets(self._read_wal, list(sent))
+
+    async def wait_visible(self, targets: dict[str, int]) -> None:
+        """Return once QuestDB has applied the sequencer txns in ``targets``."""
+        if targets:
+            await wait_applied(
+                self._read_wal,
+                list(targets),
+                timeout_s=self.settings.visibility_timeout_s,
+                sleep=self._sleep,
+                targets=targets,
+            )
 
     async def write_checkpoints(
         self, checkpoints: Sequence[Checkpoint], manifest: Sequence[ManifestEntry]
