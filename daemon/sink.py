@@ -45,6 +45,11 @@ class StagedStore(Protocol):
 
     async def wait_visible(self, ticket: Any) -> None: ...
 
+    @property
+    def send_concurrency(self) -> int:
+        """How many batches it can send at once (QuestDB: its ILP sender threads)."""
+        ...
+
 
 @dataclass
 class _InFlight:
@@ -114,7 +119,11 @@ class BatchingSink:
             await self._consume(self.flush)
             return
         store = self.store
-        slots_in, slots_out = anyio.create_memory_object_stream[_InFlight](0)
+        # In flight: one batch waiting to become visible, and up to send_concurrency
+        # being built, encoded and flushed (each on its own sender thread).
+        slots_in, slots_out = anyio.create_memory_object_stream[_InFlight](
+            max(0, store.send_concurrency - 1)
+        )
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._complete, store, slots_out)
 

@@ -219,6 +219,10 @@ class QuestDBStore(QuestDBReads):
     async def write_days(self, days: Sequence[DayWrite]) -> None:
         await self.wait_visible(await self.send_days(days))
 
+    @property
+    def send_concurrency(self) -> int:
+        return self.settings.ilp.threads
+
     async def send_days(self, days: Sequence[DayWrite]) -> dict[str, int]:
         """Build, encode and flush ``days`` (durable in QuestDB's WAL when this returns);
         return what ``wait_visible`` must wait for. The sink overlaps the next batch's
