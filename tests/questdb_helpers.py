@@ -220,10 +220,11 @@ def questdb_config(
     symbols: Sequence[str] = ("KQ.m@SHFE.cu", "KQ.m@CFFEX.IF"),
     latency_s: float = 0.0,
     query_timeout_s: float = 30.0,
+    store_extra: str = "",
     tail: str = "",
 ) -> Path:
     """A ghtraderd config on ``endpoint`` with the synthetic source (seed 11)."""
-    text = endpoint.toml() + f"query_timeout_s = {query_timeout_s}\n" + f"""
+    text = endpoint.toml() + f"query_timeout_s = {query_timeout_s}\n{store_extra}" + f"""
 [source.synthetic]
 seed = 11
 latency_s = {latency_s}

@@ -184,6 +184,8 @@ class QuestDBServer:
             "QDB_SERVER_CONF": str(SERVER_CONF),
             "QDB_HEAP": os.environ.get("QDB_HEAP", "1g"),
             "QDB_PG_PASSWORD": PASSWORD,
+            # test servers only: allows ALTER TABLE ... SUSPEND WAL (a suspended table)
+            "QDB_DEV_MODE_ENABLED": "true",
         }
         done = subprocess.run(
             ["bash", str(start_script()), str(self.root)],

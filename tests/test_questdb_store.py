@@ -519,3 +519,22 @@ def test_instrumenting_an_unopened_store_touches_no_property() -> None:
     metrics = Metrics(version="t")
     assert instrument_store(store, metrics) is store
     assert "write_days" in vars(store) and "pg" not in vars(store)
+
+
+def test_pg_errors_say_why_and_a_refused_login_is_fatal_whatever_its_sqlstate() -> None:
+
+    import asyncpg
+
+    from ghtrader_core.errors import FatalError, PermanentError, StoreUnavailableError
+    from ghtrader_core.store.questdb.errors import classify_pg
+
+    timeout = classify_pg(TimeoutError(), "wal_tables")  # str() of it is ""
+    assert isinstance(timeout, StoreUnavailableError)
+    assert str(timeout) == "QuestDB does not answer (wal_tables): TimeoutError: TimeoutError()"
+    # QuestDB 9.3 refuses a wrong password with SQLSTATE 00000 (asyncpg: Unknown...)
+    refused = asyncpg.exceptions.UnknownPostgresError("invalid username/password")
+    login = classify_pg(refused, "the login", connecting=True)
+    assert isinstance(login, FatalError) and login.exit_code == 77
+    assert "invalid username/password" in str(login)
+    later = classify_pg(asyncpg.exceptions.UnknownPostgresError("boom"), "coverage")
+    assert isinstance(later, PermanentError)  # after login, a server error is the query's
