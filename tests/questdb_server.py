@@ -238,7 +238,11 @@ class QuestDBServer:
                     os.kill(self.pid, signal.SIGKILL)
                     self._reap(10.0)
             self.pid = None
-        shutil.rmtree(self.root, ignore_errors=True)
+        for _ in range(3):  # a JVM on its way out may still be writing its log
+            shutil.rmtree(self.root, ignore_errors=True)
+            if not self.root.exists():
+                break
+            time.sleep(0.5)
 
 
 def user_endpoint() -> Endpoint | None:

@@ -50,7 +50,7 @@ async def test_run_on_questdb_ready_coverage_reload_and_stop(
     assert d.status()["last_pass"]["downloaded"] == 10 and d.status()["failed_days"] == []
     code, body = d.get("/coverage")
     assert code == 200 and [c["days_present"] for c in json.loads(body)["symbols"]] == [5, 5]
-    assert (d.metric('ghtraderd_store_query_duration_seconds_count{query="write_days"}') or 0) > 0
+    assert (d.metric('ghtraderd_store_query_duration_seconds_count{query="send_days"}') or 0) > 0
 
     cfg.write_text(cfg.read_text().replace("concurrency = 2", "concurrency = 1"))
     d.signal(signal.SIGHUP)
