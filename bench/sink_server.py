@@ -155,7 +155,7 @@ def demo_backfill_s(endpoint: Endpoint) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         for kind, head in (
             ("duckdb", f'[store]\npath = "{Path(tmp) / "demo.duckdb"}"\n\n'),
-            ("questdb", endpoint.toml() + "\n"),
+            ("questdb", endpoint.toml() + f"sender_threads = {SENDER_THREADS[0]}\n\n"),
         ):
             cfg = Path(tmp) / f"{kind}.toml"
             cfg.write_text(head + rest)
