@@ -9,7 +9,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,10 @@ import questdb
 from ghtrader_core.records import DayStatus, DayValidation, Finding, Gap, Severity
 from ghtrader_core.store.base import DayWrite
 from ghtrader_core.store.questdb import schema as schema
-from ghtrader_core.store.questdb.ilp import IlpSettings, SenderLike
+from ghtrader_core.store.questdb.ilp import IlpSettings, IlpWriter, SenderLike
+from ghtrader_core.store.questdb.pg import PgSettings
 from ghtrader_core.store.questdb.sql import Sql
+from ghtrader_core.store.questdb.store import QuestDBSettings, QuestDBStore
 from ghtrader_core.ticks import DayFrame, fingerprint, normalize
 from tests.questdb_server import Endpoint
 
@@ -189,6 +191,32 @@ class FakePg:
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
+
+
+# -- the real store on the fakes -----------------------------------------------------------
+
+
+async def no_sleep(_: float) -> None:
+    return None
+
+
+def make_store(pg: FakePg, pool: SenderPool | None = None, *, opened: bool = True) -> QuestDBStore:
+    pool = pool or SenderPool(on_flush=lambda data: pg.committed("ticks"))
+
+    async def connect(_: PgSettings) -> FakePg:
+        return pg
+
+    store = QuestDBStore(
+        QuestDBSettings(visibility_timeout_s=5.0),
+        pg_connect=connect,  # type: ignore[arg-type]
+        writer=IlpWriter(IlpSettings(), connect=pool),
+        ping_http=lambda settings, timeout: None,
+        now=lambda: datetime(2025, 11, 24, 12),
+        sleep=no_sleep,
+    )
+    if opened:  # as after open(), without running the migration
+        store._pg = pg  # type: ignore[assignment]
+    return store
 
 
 # -- against the live server (tests/questdb_server.py) -----------------------------------
