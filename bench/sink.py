@@ -7,22 +7,27 @@ The same L5 frames (synthetic SHFE/INE days, >= 1 M rows by default) go through
   (b) our sink: ``BatchingSink.flush`` -> ``QuestDBStore.write_days`` (frame building,
       sorting across the batch, one buffer, one flush) -> a null transport, then the
       visibility check and the checkpoints against a null PGWire;
-and ILP protocol version 1 is encoded too, for the choice of version 2. With
-``GHTRADER_TEST_QUESTDB_ILP`` and ``GHTRADER_TEST_QUESTDB_PG`` set it also writes the
-frames into that QuestDB end to end (one sink thread; drops and re-creates the tables).
+and ILP protocol version 1 is encoded too, for the choice of version 2.
+
+With ``--server`` the same ticks go, side by side and interleaved, into a real QuestDB
+(``--ilp``/``--pg``, else ``GHTRADER_TEST_QUESTDB_ILP``/``_PG``, else the vendored server
+started here and stopped at the end; the store's tables are dropped and re-created):
+  (a) the raw client: ``Sender.dataframe`` + ``flush`` per batch, nothing waited for;
+  (b) our sink: ``BatchingSink.run`` -> ``QuestDBStore`` (flush, visibility, checkpoints);
+  (c) our sink into DuckDB. ``--demo`` also times ``ghtraderd backfill`` on the demo config
+into both stores. JSON keys: raw_rows_per_s, sink_rows_per_s, ratio (b/a), duckdb_rows_per_s.
 
     .venv/bin/python bench/sink.py [--rows 1000000] [--batch-rows 250000] [--repeat 5] [--json]
+    .venv/bin/python bench/sink.py --server [--demo] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +36,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.sink_server import SENDER_THREADS, batches, make_days, print_server, server_bench
 from daemon.config import SinkConfig
 from daemon.events import Observer
 from daemon.logs import configure_logging
 from daemon.sink import BatchingSink
-from ghtrader_core.calendar import TradingCalendar
-from ghtrader_core.sources.synthetic.source import SyntheticConfig, simulate_day
 from ghtrader_core.store.base import DayWrite
 from ghtrader_core.store.questdb import queries as q
 from ghtrader_core.store.questdb import schema as schema
@@ -49,38 +53,7 @@ from ghtrader_core.store.questdb.ilp import (
 )
 from ghtrader_core.store.questdb.sql import Sql
 from ghtrader_core.store.questdb.store import QuestDBSettings, QuestDBStore, day_frames
-from ghtrader_core.symbols import parse_main
-from ghtrader_core.ticks import FLOAT_COLUMNS, fingerprint
-
-SYMBOLS = ("KQ.m@SHFE.cu", "KQ.m@SHFE.rb", "KQ.m@INE.sc")  # L5 exchanges: 27 float columns
-
-
-def make_days(rows: int) -> list[DayWrite]:
-    """Whole symbol-days, all symbols per trading day, until ``rows`` are reached."""
-    cal = TradingCalendar()
-    out: list[DayWrite] = []
-    total = 0
-    for day in cal.trading_days(date(2025, 11, 3), date(2026, 12, 31)):
-        for text in SYMBOLS:
-            frame = simulate_day(SyntheticConfig(seed=5), cal, parse_main(text), day)[0]
-            out.append(DayWrite(frame, fingerprint(frame.ticks)))
-            total += frame.rows
-        if total >= rows:
-            return out
-    return out
-
-
-def batches(days: Sequence[DayWrite], batch_rows: int) -> list[list[DayWrite]]:
-    """Group days as the sink does: in arrival order until ``batch_rows`` rows."""
-    out: list[list[DayWrite]] = [[]]
-    rows = 0
-    for d in days:
-        out[-1].append(d)
-        rows += d.day.rows
-        if rows >= batch_rows:
-            out.append([])
-            rows = 0
-    return [b for b in out if b]
+from ghtrader_core.ticks import FLOAT_COLUMNS
 
 
 class NullSender:
@@ -167,33 +140,32 @@ def null_store() -> QuestDBStore:
     return store
 
 
-async def end_to_end(groups: list[list[DayWrite]]) -> float | None:
-    ilp, pg = (
-        os.environ.get("GHTRADER_TEST_QUESTDB_ILP"),
-        os.environ.get("GHTRADER_TEST_QUESTDB_PG"),
-    )
-    if not (ilp and pg):
-        return None
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.test_questdb_integration import drop_all, settings
-
-    await drop_all()
-    store = QuestDBStore(settings())
-    await store.open()
-    try:
-        return await sink_s(groups, store)
-    finally:
-        await store.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--batch-rows", type=int, default=250_000)
     parser.add_argument("--repeat", type=int, default=5, help="best of N for each path")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--server",
+        action="store_true",
+        help="against a real QuestDB: --ilp/--pg, else GHTRADER_TEST_QUESTDB_ILP/_PG, "
+        "else the vendored server started here",
+    )
+    parser.add_argument("--ilp", help="e.g. http::addr=127.0.0.1:9000;")
+    parser.add_argument("--pg", help="e.g. postgresql://admin:quest@127.0.0.1:8812/qdb")
+    parser.add_argument("--demo", action="store_true", help="also time the demo backfill")
+    parser.add_argument("--sender-threads", type=int, default=1)
     args = parser.parse_args()
     configure_logging("warning", "console")
+    SENDER_THREADS[0] = args.sender_threads
+    if args.server:
+        result = server_bench(args)
+        if args.json:
+            print(json.dumps(result))
+        else:
+            print_server(result, args.repeat)
+        return
 
     days = make_days(args.rows)
     groups = batches(days, args.batch_rows)
@@ -213,7 +185,6 @@ def main() -> None:
     full_v2 = min(raw_encode_s(groups, 2, full_precision=True) for _ in range(2))
     full_v1 = min(raw_encode_s(groups, 1, full_precision=True) for _ in range(2))
     anyio.run(store.close)
-    e2e = anyio.run(end_to_end, groups)
 
     result: dict[str, Any] = {
         "rows": rows,
@@ -228,7 +199,7 @@ def main() -> None:
         "encode_v1_rows_per_s": round(rows / encode_v1),
         "v2_over_v1": round(encode_v1 / encode_v2, 2),
         "v2_over_v1_full_precision": round(full_v1 / full_v2, 2),
-        "e2e_rows_per_s": round(rows / e2e) if e2e else None,
+        "e2e_rows_per_s": None,  # end to end: --server
     }
     if args.json:
         print(json.dumps(result))
@@ -245,15 +216,12 @@ def main() -> None:
         ("    raw client, ILP v1 (text)", result["encode_v1_rows_per_s"]),
         ("    full-precision doubles: v2 / v1 speed", None),
     ]
-    if e2e:
-        lines.append(("    our sink -> QuestDB, end to end", result["e2e_rows_per_s"]))
     for name, value in lines:
         if value is None:
             print(f"{name:<44}{'':>14}{result['v2_over_v1_full_precision']:>9.2f}")
             continue
         print(f"{name:<44}{value:>14,}{value / result['encode_rows_per_s']:>9.2f}")
-    if not e2e:
-        print("(set GHTRADER_TEST_QUESTDB_ILP and GHTRADER_TEST_QUESTDB_PG for end to end)")
+    print("(end to end against a real QuestDB: --server)")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import functools
 import inspect
 import platform
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import date
 from typing import Any, TypeVar
 
@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from daemon.events import Observer, StoredDay
+from ghtrader_core.store.base import Store
 
 T = TypeVar("T")
 
@@ -220,18 +221,27 @@ class Metrics(Observer):
         self.queue.set(days)
 
 
-def instrument_store(store: T, metrics: Metrics) -> T:
-    """Time every public coroutine method of ``store`` into the query-latency histogram.
+# The store methods timed into the query-latency histogram: the ``Store`` protocol's, and
+# the staged writes of stores that pipeline them. Named, not discovered: a store may have
+# other public attributes (QuestDB's ``pg`` property raises until ``open()``).
+STORE_METHODS = (
+    *(n for n, m in vars(Store).items() if inspect.isfunction(m) and not n.startswith("_")),
+    "send_days",
+    "wait_visible",
+)
 
-    Wraps on the instance, whatever methods the store's protocol has now or later, so no
-    store module needs to know about metrics. The ``query`` label is the method name.
+
+def instrument_store(store: T, metrics: Metrics, methods: Iterable[str] = STORE_METHODS) -> T:
+    """Time the named coroutine methods of ``store`` into the query-latency histogram.
+
+    Wraps on the instance, so no store module needs to know about metrics. Each name is
+    looked up on the class first, so a property is never evaluated and a method the store
+    lacks is skipped. The ``query`` label is the method name.
     """
-    for name in dir(store):
-        if name.startswith("_"):
+    for name in methods:
+        if not inspect.iscoroutinefunction(getattr(type(store), name, None)):
             continue
-        method = getattr(store, name)
-        if inspect.iscoroutinefunction(method):
-            setattr(store, name, _timed(method, name, metrics))
+        setattr(store, name, _timed(getattr(store, name), name, metrics))
     return store
 
 

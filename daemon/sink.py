@@ -5,17 +5,20 @@ is slow or down the stream fills and senders wait (backpressure, bounded memory)
 gathers days until ``flush_rows`` rows, ``flush_days`` days or ``flush_interval_s`` after
 the first one, then writes them in ascending day order; transient store errors are retried
 with backoff and without limit (nothing is dropped), and only after the store has the
-batch are its checkpoints written. A batch the store refuses outright is split and retried
-day by day, so one bad day is recorded as failed and the others go on.
+batch (and, on QuestDB, a reader can see it) are its checkpoints written, in batch order;
+on QuestDB the next batch is sent while the previous one is being applied. A batch the
+store refuses outright is split and retried day by day, so one bad day is recorded as
+failed and the others go on.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Self
+from typing import Any, Protocol, Self, runtime_checkable
 
 import anyio
 import structlog
@@ -24,12 +27,39 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from daemon.config import SinkConfig
 from daemon.events import Observer, StoredDay
 from daemon.retry import RetryPolicy, call_with_retry
-from ghtrader_core.errors import FatalError
+from ghtrader_core.errors import FatalError, RetryableError
 from ghtrader_core.records import Checkpoint, FailedDay, ManifestEntry
 from ghtrader_core.store.base import DayWrite, Store
 from ghtrader_core.ticks import TICK_COLUMNS
 
 log = structlog.get_logger("ghtraderd.sink")
+
+
+@runtime_checkable
+class StagedStore(Protocol):
+    """A store whose write has two halves the sink may overlap (QuestDB): ``send_days``
+    makes the rows durable and returns a ticket; ``wait_visible(ticket)`` returns once a
+    reader sees them. Only after the second may the days be checkpointed."""
+
+    async def send_days(self, days: Sequence[DayWrite]) -> Any: ...
+
+    async def wait_visible(self, ticket: Any) -> None: ...
+
+    @property
+    def send_concurrency(self) -> int:
+        """How many batches it can send at once (QuestDB: its ILP sender threads)."""
+        ...
+
+
+@dataclass
+class _InFlight:
+    """A batch sent (or being sent) and not yet checkpointed."""
+
+    batch: list[DayWrite]
+    started: float = field(default_factory=time.perf_counter)
+    done: anyio.Event = field(default_factory=anyio.Event)
+    ticket: Any = None
+    refused: BaseException | None = None
 SCHEMA_HASH = hashlib.sha256(",".join(TICK_COLUMNS).encode()).hexdigest()[:12]
 
 
@@ -78,7 +108,34 @@ class BatchingSink:
         self._send.close()
 
     async def run(self) -> None:
-        """Consume until every sender is closed, then flush what is left."""
+        """Consume until every sender is closed, then flush what is left.
+
+        With a ``StagedStore`` the batches are pipelined: batch k+1 is built, encoded
+        and flushed while QuestDB applies batch k, and checkpoints are still written
+        only after their rows are visible, in batch order (``_complete``). Measured on
+        the real server, the flush and the wait were each a third to a half of a batch.
+        """
+        if not isinstance(self.store, StagedStore):
+            await self._consume(self.flush)
+            return
+        store = self.store
+        # In flight: one batch waiting to become visible, and up to send_concurrency
+        # being built, encoded and flushed (each on its own sender thread).
+        slots_in, slots_out = anyio.create_memory_object_stream[_InFlight](
+            max(0, store.send_concurrency - 1)
+        )
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._complete, store, slots_out)
+
+            async def submit(batch: list[DayWrite]) -> None:
+                slot = _InFlight(sorted(batch, key=lambda d: (d.day.trading_day, d.day.symbol)))
+                tg.start_soon(self._send_slot, store, slot)
+                await slots_in.send(slot)  # waits while the batch before is not yet done
+
+            async with slots_in:
+                await self._consume(submit)
+
+    async def _consume(self, flush: Callable[[list[DayWrite]], Awaitable[None]]) -> None:
         batch: list[DayWrite] = []
         rows = 0
         deadline = float("inf")
@@ -100,18 +157,59 @@ class BatchingSink:
                     rows += item.day.rows
                 full = rows >= self.config.flush_rows or len(batch) >= self.config.flush_days
                 if batch and (ended or full or anyio.current_time() >= deadline):
-                    await self.flush(batch)
+                    await flush(batch)
                     batch, rows, deadline = [], 0, float("inf")
                 if ended:
                     return
 
+    async def _send_slot(self, store: StagedStore, slot: _InFlight) -> None:
+        """Make the batch durable (retrying transient errors without limit). A refusal is
+        kept for ``_complete``, which isolates the bad days in order."""
+        try:
+            slot.ticket = await call_with_retry(
+                lambda: store.send_days(slot.batch),
+                self._policy(),
+                what="store.send_days",
+                sleep=self._sleep,
+            )
+        except FatalError:
+            raise
+        except Exception as exc:
+            slot.refused = exc
+        finally:
+            slot.done.set()
+
+    async def _complete(
+        self, store: StagedStore, slots: MemoryObjectReceiveStream[_InFlight]
+    ) -> None:
+        """In batch order: wait until the batch is visible, then checkpoint it."""
+        async with slots:
+            async for slot in slots:
+                await slot.done.wait()
+                written = slot.batch
+                if slot.refused is not None:
+                    written = await self._write(slot.batch)
+                else:
+                    try:
+                        await store.wait_visible(slot.ticket)
+                    except RetryableError as exc:  # suspended or slow: re-send, wait again
+                        log.warning("batch_not_visible_resending", error=str(exc))
+                        written = await self._write(slot.batch)
+                if written:
+                    await self._checkpoint(written)
+                self._done(written, slot.started)
+
     async def flush(self, batch: list[DayWrite]) -> None:
+        """Write one batch, wait until it is visible, checkpoint it: one after the other."""
         batch = sorted(batch, key=lambda d: (d.day.trading_day, d.day.symbol))
         started = time.perf_counter()
         # Cancelling here is safe: a day without its checkpoint is simply re-done later.
         written = await self._write(batch)
         if written:
             await self._checkpoint(written)
+        self._done(written, started)
+
+    def _done(self, written: list[DayWrite], started: float) -> None:
         seconds = time.perf_counter() - started
         nrows = sum(d.day.rows for d in written)
         self.observer.batch_flushed(len(written), nrows, seconds)

@@ -140,3 +140,7 @@ class SourceDownError(FatalError):
 def source_down(exc: BaseException, what: str) -> SourceDownError:
     """The error that ends a run whose source stayed unavailable while fetching ``what``."""
     return SourceDownError(f"{what}: {exc}")
+
+
+class AuthRefusedError(FatalError):
+    """A server refused our credentials (whatever code it said it with): exit 77."""

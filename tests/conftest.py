@@ -5,7 +5,6 @@ Ports are never guessed: configs say port 0 and the daemon reports what it bound
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import uuid
@@ -16,10 +15,8 @@ import pytest
 
 from tests.pipeline_helpers import run_cli, small_config
 
-# The QuestDB server fixture lives in its own module (issue 9); load it where it exists.
-pytest_plugins = (
-    ("tests.questdb_server",) if importlib.util.find_spec("tests.questdb_server") else ()
-)
+# The real QuestDB server, started once per session when a QuestDB test needs it.
+pytest_plugins = ("tests.questdb_server",)
 
 
 @pytest.fixture

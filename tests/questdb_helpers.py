@@ -4,21 +4,29 @@ errors they raise are the real client's ``QuestDBError`` with real error codes."
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import numpy as np
 import pandas as pd
 import questdb
 
 from ghtrader_core.records import DayStatus, DayValidation, Finding, Gap, Severity
 from ghtrader_core.store.base import DayWrite
-from ghtrader_core.store.questdb.ilp import IlpSettings, SenderLike
+from ghtrader_core.store.questdb import schema as schema
+from ghtrader_core.store.questdb.ilp import IlpSettings, IlpWriter, SenderLike
+from ghtrader_core.store.questdb.pg import PgSettings
 from ghtrader_core.store.questdb.sql import Sql
+from ghtrader_core.store.questdb.store import QuestDBSettings, QuestDBStore
 from ghtrader_core.ticks import DayFrame, fingerprint, normalize
+from tests.questdb_server import Endpoint
 
 SYMBOL = "KQ.m@SHFE.cu"
 CONTRACT = "SHFE.cu2601"
@@ -183,3 +191,104 @@ class FakePg:
 
     def names(self) -> list[str]:
         return [name for name, _ in self.calls]
+
+
+# -- the real store on the fakes -----------------------------------------------------------
+
+
+async def no_sleep(_: float) -> None:
+    return None
+
+
+def make_store(pg: FakePg, pool: SenderPool | None = None, *, opened: bool = True) -> QuestDBStore:
+    pool = pool or SenderPool(on_flush=lambda data: pg.committed("ticks"))
+
+    async def connect(_: PgSettings) -> FakePg:
+        return pg
+
+    store = QuestDBStore(
+        QuestDBSettings(visibility_timeout_s=5.0),
+        pg_connect=connect,  # type: ignore[arg-type]
+        writer=IlpWriter(IlpSettings(), connect=pool),
+        ping_http=lambda settings, timeout: None,
+        now=lambda: datetime(2025, 11, 24, 12),
+        sleep=no_sleep,
+    )
+    if opened:  # as after open(), without running the migration
+        store._pg = pg  # type: ignore[assignment]
+    return store
+
+
+# -- against the live server (tests/questdb_server.py) -----------------------------------
+
+
+async def drop_all(endpoint: Endpoint) -> None:
+    """Drop every table of the store: each live test starts from an empty database."""
+    conn = await asyncpg.connect(endpoint.pg)
+    try:
+        for table in schema.TABLES:
+            await conn.execute(f"DROP TABLE IF EXISTS {table.name}")
+    finally:
+        await conn.close()
+
+
+async def fetch(endpoint: Endpoint, sql: str, *args: object) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(endpoint.pg)
+    try:
+        return list(await conn.fetch(sql, *args))
+    finally:
+        await conn.close()
+
+
+def questdb_config(
+    path: Path,
+    endpoint: Endpoint,
+    *,
+    end: str = "2025-11-07",
+    symbols: Sequence[str] = ("KQ.m@SHFE.cu", "KQ.m@CFFEX.IF"),
+    latency_s: float = 0.0,
+    query_timeout_s: float = 30.0,
+    store_extra: str = "",
+    tail: str = "",
+) -> Path:
+    """A ghtraderd config on ``endpoint`` with the synthetic source (seed 11)."""
+    text = endpoint.toml() + f"query_timeout_s = {query_timeout_s}\n{store_extra}" + f"""
+[source.synthetic]
+seed = 11
+latency_s = {latency_s}
+
+[ingest]
+symbols = {json.dumps(list(symbols))}
+start = 2025-11-03
+end = {end}
+
+[download]
+concurrency = 2
+retry_base_s = 0.0
+retry_max_s = 0.0
+
+[sink]
+flush_interval_s = 0.2
+retry_base_s = 0.05
+retry_max_s = 0.5
+
+[log]
+format = "json"
+{tail}
+"""
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def duckdb_twin(path: Path, questdb_config_path: Path, store: Path) -> Path:
+    """The same config on the embedded store: what the QuestDB results must equal."""
+    text = questdb_config_path.read_text(encoding="utf-8")
+    _, _, rest = text.partition("[source.synthetic]")
+    path.write_text(f'[store]\npath = "{store}"\n\n[source.synthetic]{rest}', encoding="utf-8")
+    return path
+
+
+def env_with_password(password: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GHTRADERD_")}
+    env["QUESTDB_PASSWORD"] = password
+    return env

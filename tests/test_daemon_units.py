@@ -222,7 +222,7 @@ def test_metrics_observe_validation_and_time_store_calls() -> None:
         async def ping(self) -> None:
             return None
 
-        async def broken(self) -> None:
+        async def coverage(self) -> None:
             raise RuntimeError("down")
 
     store = instrument_store(FakeStore(), m)
@@ -230,12 +230,12 @@ def test_metrics_observe_validation_and_time_store_calls() -> None:
     async def calls() -> None:
         await store.ping()
         with pytest.raises(RuntimeError):
-            await store.broken()
+            await store.coverage()
 
     anyio.run(calls)
     labels = {"query": "ping"}
     assert reg.get_sample_value("ghtraderd_store_query_duration_seconds_count", labels) == 1
-    assert reg.get_sample_value("ghtraderd_store_errors_total", {"query": "broken"}) == 1
+    assert reg.get_sample_value("ghtraderd_store_errors_total", {"query": "coverage"}) == 1
     m.reload_result(False)
     assert reg.get_sample_value("ghtraderd_config_last_reload_successful") == 0
     assert reg.get_sample_value("ghtraderd_config_last_reload_success_timestamp_seconds") == 0

@@ -3,7 +3,6 @@ replaced, on DuckDB always and on QuestDB when a test server is configured."""
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import AsyncIterator, Sequence
 from datetime import date, datetime, timedelta
@@ -16,6 +15,8 @@ from ghtrader_core.calendar import TradingCalendar
 from ghtrader_core.records import Checkpoint
 from ghtrader_core.store.base import Store
 from ghtrader_core.store.duckdb.store import DuckDBStore
+from tests.questdb_helpers import drop_all
+from tests.questdb_server import Endpoint
 
 CAL = TradingCalendar()
 SYMBOLS = ["KQ.m@SHFE.cu", "KQ.m@DCE.m", "KQ.m@CFFEX.IF"]
@@ -75,18 +76,12 @@ async def test_duckdb_plans_as_before(tmp_path: Path) -> None:
         await store.close()
 
 
-QDB = bool(
-    os.environ.get("GHTRADER_TEST_QUESTDB_ILP") and os.environ.get("GHTRADER_TEST_QUESTDB_PG")
-)
-
-
 @pytest.fixture
-async def questdb() -> AsyncIterator[Store]:
+async def quest_store(questdb: Endpoint) -> AsyncIterator[Store]:
     from ghtrader_core.store.questdb.store import QuestDBStore
-    from tests.test_questdb_integration import drop_all, settings
 
-    await drop_all()
-    store = QuestDBStore(settings())
+    await drop_all(questdb)
+    store = QuestDBStore(questdb.settings())
     await store.open()
     try:
         yield store
@@ -94,6 +89,5 @@ async def questdb() -> AsyncIterator[Store]:
         await store.close()
 
 
-@pytest.mark.skipif(not QDB, reason="needs GHTRADER_TEST_QUESTDB_ILP and _PG (a QuestDB server)")
-async def test_questdb_plans_as_before(questdb: Store) -> None:
-    await check_same_plans(questdb)
+async def test_questdb_plans_as_before(quest_store: Store) -> None:
+    await check_same_plans(quest_store)

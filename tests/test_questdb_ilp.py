@@ -115,29 +115,50 @@ SERVER_400 = (
     "Could not flush buffer: http-status=400, error in line 1: table: ticks, column: id; "
     "cast error from protocol type: DOUBLE to column type: LONG"
 )
+# What the questdb 6.0 client raises for a row QuestDB 9.3 rejects (seen on the real server).
+SERVER_INVALID = (
+    'Could not flush buffer: {"code":"invalid","message":"failed to parse line protocol:'
+    "errors encountered on line(s):\\nerror in line 1: table: ticks, column: last_price; "
+    'cast error from protocol type: STRING to column type: DOUBLE","line":1,"errorId":"x-1"}'
+)
+SERVER_INTERNAL = (
+    'Could not flush buffer: {"code":"internal error","message":"commit failed",'
+    '"errorId":"x-2"}'
+)
 
 
 @pytest.mark.parametrize(
-    ("error", "kind"),
+    ("error", "kind", "kept"),
     [
-        (flush_error(SERVER_400), PermanentError),
-        (flush_error("Could not flush buffer: http-status=503, busy"), RetryableError),
-        (flush_error("Could not flush buffer: http-status=429, slow down"), RetryableError),
+        (flush_error(SERVER_INVALID), PermanentError, "column: last_price; cast error"),
+        (flush_error(SERVER_INTERNAL), RetryableError, "commit failed"),
+        (flush_error('Could not flush buffer: {"code":"request too large","message":"m"}'),
+         PermanentError, "request too large"),
+        (flush_error(SERVER_400), PermanentError, SERVER_400),  # not JSON: a proxy's answer
+        (flush_error("Could not flush buffer: http-status=503, busy"), RetryableError, "busy"),
+        (flush_error("Could not flush buffer: http-status=429, slow"), RetryableError, "slow"),
         (
             flush_error("Could not flush buffer: io: Connection refused", "SocketError"),
             RetryableError,
+            "Connection refused",
         ),
-        (flush_error("timed out", "ConnectTimeout"), RetryableError),
-        (flush_error("Could not flush buffer: http-status=401, unauthorized"), FatalError),
-        (flush_error("bad credentials", "AuthError"), FatalError),
-        (flush_error("bad table name", "InvalidName"), PermanentError),
-        (flush_error("something new", "FailoverRetry"), RetryableError),
+        (flush_error("timed out", "ConnectTimeout"), RetryableError, "timed out"),
+        (flush_error("Could not flush buffer: http-status=401, no"), FatalError, "HTTP 401"),
+        (flush_error("bad credentials", "AuthError"), FatalError, "bad credentials"),
+        (flush_error("bad table name", "InvalidName"), PermanentError, "bad table name"),
+        (flush_error("something new", "FailoverRetry"), RetryableError, "something new"),
+        # a JSON-looking text that is not QuestDB's answer does not decide anything
+        (flush_error('io: {"code":"invalid"}', "SocketError"), RetryableError, "io:"),
     ],
 )
-def test_classification(error: BaseException, kind: type[Exception]) -> None:
+def test_classification(error: BaseException, kind: type[Exception], kept: str) -> None:
     classified = classify(error)
-    assert type(classified) is kind
-    assert str(error) in str(classified)  # the server's message travels with the error
+    assert isinstance(classified, kind) and (
+        kind is not RetryableError or not isinstance(classified, PermanentError | FatalError)
+    )
+    assert kept in str(classified)  # the server's message travels with the error
+    if kind is FatalError:
+        assert classified.exit_code == 77  # type: ignore[attr-defined]
 
 
 # -- the writer: a sender per thread, replaced after a transient failure ---------------

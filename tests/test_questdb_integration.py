@@ -1,28 +1,19 @@
 """The QuestDB store against a real server (QuestDB >= 9.1 for TIMESTAMP_NS).
 
-Run with, for example::
-
-    docker compose -f infra/questdb/docker-compose.yml up -d    # QUESTDB_PASSWORD=quest
-    GHTRADER_TEST_QUESTDB_ILP='http::addr=127.0.0.1:9000;' \\
-    GHTRADER_TEST_QUESTDB_PG='postgresql://admin:quest@127.0.0.1:8812/qdb' \\
-    .venv/bin/pytest tests/test_questdb_integration.py
-
-The tests DROP and re-create the store's tables (ticks, checkpoints, ...) in that
-database: point them at a scratch server. No test sleeps: visibility is the store's own
-``wal_tables()`` wait, which is what is being tested.
+The server is the session's (``tests/questdb_server.py``: started from the vendored
+QuestDB, or yours when ``GHTRADER_TEST_QUESTDB_ILP``/``_PG`` are set). Each test drops
+and re-creates the store's tables (ticks, checkpoints, ...) there, so tests do not see
+each other's rows: point the variables at a scratch server. No test sleeps: visibility is
+the store's own ``wal_tables()`` wait, which is what is being tested.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import re
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
-import asyncpg
 import pandas as pd
 import pytest
 
@@ -35,65 +26,19 @@ from ghtrader_core.errors import PermanentError
 from ghtrader_core.store.base import ValidationWrite
 from ghtrader_core.store.duckdb.store import DuckDBStore
 from ghtrader_core.store.questdb import schema as schema
-from ghtrader_core.store.questdb.ilp import IlpFrame, IlpSettings, IlpWriter
-from ghtrader_core.store.questdb.pg import PgSettings
-from ghtrader_core.store.questdb.store import QuestDBSettings, QuestDBStore
+from ghtrader_core.store.questdb.ilp import IlpFrame, IlpWriter
+from ghtrader_core.store.questdb.store import QuestDBStore
 from tests.pipeline_helpers import config_obj, small_config, synthetic
-from tests.questdb_helpers import DAY, T0, a_validation, small_day
+from tests.questdb_helpers import DAY, T0, a_validation, drop_all, fetch, small_day
+from tests.questdb_server import Endpoint
 
-ILP = os.environ.get("GHTRADER_TEST_QUESTDB_ILP", "")
-PG = os.environ.get("GHTRADER_TEST_QUESTDB_PG", "")
-pytestmark = pytest.mark.skipif(
-    not (ILP and PG),
-    reason=(
-        "needs a QuestDB server: set GHTRADER_TEST_QUESTDB_ILP='http::addr=127.0.0.1:9000;' "
-        "and GHTRADER_TEST_QUESTDB_PG='postgresql://admin:quest@127.0.0.1:8812/qdb' "
-        "(`docker compose -f infra/questdb/docker-compose.yml up -d`); the tests drop and "
-        "re-create the store's tables there"
-    ),
-)
 CAL = TradingCalendar()
 
 
-def settings() -> QuestDBSettings:
-    match = re.search(r"addr=([^;:]+):(\d+)", ILP)
-    assert match, f"GHTRADER_TEST_QUESTDB_ILP has no addr=host:port: {ILP!r}"
-    scheme = ILP.split("::", 1)[0]
-    dsn = urlparse(PG)
-    return QuestDBSettings(
-        ilp=IlpSettings(host=match.group(1), port=int(match.group(2)), tls=scheme == "https"),
-        pg=PgSettings(
-            host=dsn.hostname or "127.0.0.1",
-            port=dsn.port or 8812,
-            user=unquote(dsn.username or "admin"),
-            password=unquote(dsn.password or "quest"),
-            database=(dsn.path or "/qdb").lstrip("/") or "qdb",
-        ),
-        visibility_timeout_s=30.0,
-    )
-
-
-async def drop_all() -> None:
-    conn = await asyncpg.connect(PG)
-    try:
-        for table in schema.TABLES:
-            await conn.execute(f"DROP TABLE IF EXISTS {table.name}")
-    finally:
-        await conn.close()
-
-
-async def fetch(sql: str, *args: object) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(PG)
-    try:
-        return list(await conn.fetch(sql, *args))
-    finally:
-        await conn.close()
-
-
 @pytest.fixture
-async def store() -> AsyncIterator[QuestDBStore]:
-    await drop_all()
-    s = QuestDBStore(settings())
+async def store(questdb: Endpoint) -> AsyncIterator[QuestDBStore]:
+    await drop_all(questdb)
+    s = QuestDBStore(questdb.settings())
     await s.open()
     try:
         yield s
@@ -101,11 +46,12 @@ async def store() -> AsyncIterator[QuestDBStore]:
         await s.close()
 
 
-async def test_schema_on_an_empty_server(store: QuestDBStore) -> None:
+async def test_schema_on_an_empty_server(store: QuestDBStore, questdb: Endpoint) -> None:
     tables = {
         r["table_name"]: r
         for r in await fetch(
-            "SELECT table_name, walEnabled, dedup, partitionBy, designatedTimestamp FROM tables()"
+            questdb,
+            "SELECT table_name, walEnabled, dedup, partitionBy, designatedTimestamp FROM tables()",
         )
     }
     for table in schema.TABLES:
@@ -115,15 +61,17 @@ async def test_schema_on_an_empty_server(store: QuestDBStore) -> None:
         assert row["designatedTimestamp"] == table.timestamp
     columns = {
         r["column"]: r
-        for r in await fetch("SELECT \"column\", type, upsertKey FROM table_columns('ticks')")
+        for r in await fetch(
+            questdb, "SELECT \"column\", type, upsertKey FROM table_columns('ticks')"
+        )
     }
     assert columns["ts"]["type"] == "TIMESTAMP_NS"
     assert {n for n, r in columns.items() if r["upsertKey"]} == {"ts", "symbol", "id"}
-    again = QuestDBStore(settings())
+    again = QuestDBStore(questdb.settings())
     await again.open()  # a second start migrates nothing and records no second version
     assert await again.migrate() == []
     await again.close()
-    assert [r[0] for r in await fetch("SELECT version FROM schema_version")] == [
+    assert [r[0] for r in await fetch(questdb, "SELECT version FROM schema_version")] == [
         schema.QUESTDB_SCHEMA_VERSION
     ]
 
@@ -147,20 +95,24 @@ async def test_ticks_distinct_only_in_ns_or_in_id_are_all_kept(store: QuestDBSto
     assert math.isnan(frame["highest"].iat[0])  # NaN in, NaN out
 
 
-async def test_rows_are_visible_when_write_days_returns(store: QuestDBStore) -> None:
+async def test_rows_are_visible_when_write_days_returns(
+    store: QuestDBStore, questdb: Endpoint
+) -> None:
     day = small_day(datetimes=tuple(T0 + i * 500_000_000 for i in range(500)))
     sink = BatchingSink(
         store, SinkConfig(), Observer(), run_id="it", source_name="test", code_version="0"
     )
     await sink.flush([day])
     # no wait of our own: the checkpoint exists, so the rows must already be readable
-    [(count,)] = await fetch("SELECT count() FROM ticks WHERE symbol = $1", day.day.symbol)
+    [(count,)] = await fetch(questdb, "SELECT count() FROM ticks WHERE symbol = $1", day.day.symbol)
     checkpoints = await store.checkpoints([day.day.symbol], DAY, DAY)
     assert count == 500 and checkpoints[(day.day.symbol, DAY)].rows == 500
 
 
-async def test_a_rejected_row_is_permanent_with_the_servers_message(store: QuestDBStore) -> None:
-    writer = IlpWriter(settings().ilp)
+async def test_a_rejected_row_is_permanent_with_the_servers_message(
+    store: QuestDBStore, questdb: Endpoint
+) -> None:
+    writer = IlpWriter(questdb.settings().ilp)
     bad = pd.DataFrame(
         {
             "symbol": pd.Categorical(["X"]),

@@ -2,8 +2,8 @@
 
 Both stores are filled by the same pipeline run (synthetic exchange, inline validation);
 every frame the API returns from QuestDB must equal the one from DuckDB, except the
-run ids and write times of the two runs. Skipped without a server (see
-``tests/test_questdb_integration.py`` for the variables); drops the store's tables there.
+run ids and write times of the two runs. The server is the session's
+(``tests/questdb_server.py``); the tests drop the store's tables there.
 """
 
 from __future__ import annotations
@@ -23,25 +23,20 @@ from ghtrader_core.sources.replay.source import ReplayConfig, ReplaySource
 from ghtrader_core.store.duckdb.store import DuckDBStore
 from ghtrader_core.store.questdb.store import QuestDBStore
 from tests.pipeline_helpers import config_obj, small_config, synthetic
-from tests.test_questdb_integration import ILP, PG, drop_all, settings
+from tests.questdb_helpers import drop_all
+from tests.questdb_server import Endpoint
 from tests.test_read_api import ALL, CAL, CU, END, IF, ROLL, START, fail_day
 
-pytestmark = pytest.mark.skipif(
-    not (ILP and PG),
-    reason=(
-        "needs a QuestDB server: set GHTRADER_TEST_QUESTDB_ILP='http::addr=127.0.0.1:9000;' "
-        "and GHTRADER_TEST_QUESTDB_PG='postgresql://admin:quest@127.0.0.1:8812/qdb'; the "
-        "tests drop and re-create the store's tables there"
-    ),
-)
 RUN_COLUMNS = ["run_id", "written_at"]  # differ between the two backfills by design
 
 
 @pytest.fixture
-async def stores(tmp_path: Path) -> AsyncIterator[tuple[QuestDBStore, DuckDBStore]]:
-    await drop_all()
+async def stores(
+    tmp_path: Path, questdb: Endpoint
+) -> AsyncIterator[tuple[QuestDBStore, DuckDBStore]]:
+    await drop_all(questdb)
     cfg = config_obj(small_config(tmp_path, symbols=(CU, IF), start=str(START), end=str(END)))
-    quest, duck = QuestDBStore(settings()), DuckDBStore(tmp_path / "same.duckdb")
+    quest, duck = QuestDBStore(questdb.settings()), DuckDBStore(tmp_path / "same.duckdb")
     await quest.open()
     await duck.open()
     try:
@@ -61,8 +56,9 @@ async def test_the_api_answers_the_same_on_both_stores(
 ) -> None:
     quest, duck = (AsyncReader(s) for s in stores)
     for symbol in (CU, IF):
-        q, d = await quest.ticks(symbol, START, END, statuses=ALL), await duck.ticks(
-            symbol, START, END, statuses=ALL
+        q, d = (
+            await quest.ticks(symbol, START, END, statuses=ALL),
+            await duck.ticks(symbol, START, END, statuses=ALL),
         )
         assert len(q) > 0
         pd.testing.assert_frame_equal(q, d, check_exact=True)
@@ -80,8 +76,9 @@ async def test_the_api_answers_the_same_on_both_stores(
     firsts = cu.drop_duplicates("trading_day").set_index("trading_day")["segment"]
     assert next(d for d in firsts.index if firsts[d] != firsts.iloc[0]) == ROLL
     parts = [f async for f in quest.iter_ticks(CU, START, END, statuses=ALL)]
-    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True),
-                                  await quest.ticks(CU, START, END, statuses=ALL))
+    pd.testing.assert_frame_equal(
+        pd.concat(parts, ignore_index=True), await quest.ticks(CU, START, END, statuses=ALL)
+    )
 
 
 async def test_status_filter_on_questdb(stores: tuple[QuestDBStore, DuckDBStore]) -> None:
@@ -107,9 +104,7 @@ async def test_export_from_questdb_replays_into_the_same_rows(
     again = await export_dataset(AsyncReader(quest), out, [CU, IF], START, END, statuses=ALL)
     assert (again.days_written, again.days_unchanged) == (0, 10)
     (tmp_path / "r").mkdir()
-    cfg = config_obj(
-        small_config(tmp_path / "r", symbols=(CU, IF), start=str(START), end=str(END))
-    )
+    cfg = config_obj(small_config(tmp_path / "r", symbols=(CU, IF), start=str(START), end=str(END)))
     replayed = DuckDBStore(tmp_path / "replayed.duckdb")
     await replayed.open()
     try:

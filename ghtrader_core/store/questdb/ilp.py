@@ -14,17 +14,17 @@ Why it looks like this:
 - ILP protocol version 2 (binary doubles, nanosecond timestamps): it is required to keep
   ``TIMESTAMP_NS`` exact, and measured ~4.5x faster to encode than version 1 text for a
   27-column L5 frame (``bench/sink.py``).
-- Errors: a flush that may succeed later (connection, time-out, HTTP 5xx) becomes
-  ``RetryableError`` and the thread's sender is replaced; one that never will (HTTP 4xx:
-  a bad value or a schema mismatch, a frame the client refuses) becomes
-  ``PermanentError`` carrying the server's message; refused credentials ``FatalError``.
+- Errors (``questdb.errors.classify``): a flush that may succeed later (connection,
+  time-out, a server error) becomes ``RetryableError`` and the thread's sender is
+  replaced; one that never will (the server's ``"code":"invalid"``: a bad value or a
+  schema mismatch; a frame the client refuses) becomes ``PermanentError`` carrying the
+  server's message; refused credentials a ``FatalError``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 import questdb
 
-from ghtrader_core.errors import FatalError, GhtraderError, PermanentError, RetryableError
+from ghtrader_core.errors import GhtraderError, RetryableError
+from ghtrader_core.store.questdb.errors import classify as classify  # re-exported
 from ghtrader_core.ticks import FLOAT_COLUMNS
 
 log = logging.getLogger("ghtraderd.questdb")
@@ -158,51 +159,6 @@ def encode(buffer: Any, frames: Sequence[IlpFrame]) -> int:
             buffer.dataframe(f.frame, table_name=f.table, symbols=list(f.symbols), at=f.at)
             rows += f.rows
     return rows
-
-
-# -- errors ------------------------------------------------------------------------------
-
-_HTTP_STATUS = re.compile(r"http-status=(\d{3})")
-_RETRYABLE_STATUS = {408, 425, 429}
-_FATAL_CODES = {"AuthError", "TlsError", "HttpNotSupported", "UnsupportedServer", "ConfigError"}
-_PERMANENT_CODES = {
-    "InvalidApiCall",
-    "InvalidUtf8",
-    "InvalidName",
-    "InvalidTimestamp",
-    "ArrayError",
-    "DecimalError",
-    "ProtocolVersionError",
-    "ArrowUnsupportedColumnKind",
-    "ArrowIngest",
-    "ServerSchemaMismatch",
-    "ServerParseError",
-    "BadDataFrame",
-    "BatchTooLarge",
-    "SymbolDictFull",
-}
-
-
-def classify(exc: BaseException) -> GhtraderError:
-    """The class of a client error: retry it, record the day, or stop the process.
-
-    Unknown errors are retryable: the sink then keeps the batch instead of dropping it.
-    """
-    if isinstance(exc, GhtraderError):
-        return exc
-    code = getattr(getattr(exc, "code", None), "name", "")
-    message = str(exc)
-    match = _HTTP_STATUS.search(message)
-    status = int(match.group(1)) if match else None
-    if code in _FATAL_CODES or status in (401, 403):
-        return FatalError(f"QuestDB refused the ILP writer ({code or status}): {message}")
-    if status is not None:
-        if status in _RETRYABLE_STATUS or status >= 500:
-            return RetryableError(f"QuestDB ILP flush failed (HTTP {status}): {message}")
-        return PermanentError(f"QuestDB rejected the rows (HTTP {status}): {message}")
-    if code in _PERMANENT_CODES or isinstance(exc, ValueError | TypeError):
-        return PermanentError(f"QuestDB ILP client refused the rows ({code}): {message}")
-    return RetryableError(f"QuestDB ILP flush failed ({code or type(exc).__name__}): {message}")
 
 
 # -- the writer --------------------------------------------------------------------------

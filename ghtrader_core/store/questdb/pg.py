@@ -5,8 +5,9 @@ repeated query is prepared once per connection and re-bound after that), naive U
 datetimes in and out (QuestDB refuses time-zone-aware parameters). The client accepts
 only registered ``Sql`` values, so every statement it can send is in the registry the
 parser test checks. Errors leave as the daemon's classes: no answer is
-``StoreUnavailableError`` (retry later), refused credentials ``FatalError``, a statement
-the server refuses ``PermanentError`` with the server's message.
+``StoreUnavailableError`` (retry later), refused credentials a ``FatalError`` (whatever
+SQLSTATE QuestDB sends them with), a statement the server refuses ``PermanentError`` with
+the server's message (``questdb.errors``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, Protocol, TypeVar
 
 import asyncpg
 
-from ghtrader_core.errors import FatalError, PermanentError, StoreUnavailableError
+from ghtrader_core.store.questdb.errors import classify_pg
 from ghtrader_core.store.questdb.sql import Sql
 
 T = TypeVar("T")
@@ -50,32 +51,6 @@ class PgSettings:
         return f"postgresql://{self.user}@{self.host}:{self.port}/{self.database}"
 
 
-_UNAVAILABLE: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncio.TimeoutError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.ConnectionDoesNotExistError,
-    asyncpg.exceptions.ConnectionFailureError,
-    asyncpg.exceptions.TooManyConnectionsError,
-    asyncpg.exceptions.InterfaceError,
-)
-_REFUSED: tuple[type[BaseException], ...] = (
-    asyncpg.exceptions.InvalidPasswordError,
-    asyncpg.exceptions.InvalidAuthorizationSpecificationError,
-    asyncpg.exceptions.InsufficientPrivilegeError,
-)
-
-
-def classify_pg(exc: BaseException, what: str) -> Exception:
-    if isinstance(exc, _REFUSED):
-        return FatalError(f"QuestDB refused {what}: {exc}")
-    if isinstance(exc, _UNAVAILABLE):
-        return StoreUnavailableError(f"QuestDB does not answer ({what}): {exc}")
-    if isinstance(exc, asyncpg.PostgresError):
-        return PermanentError(f"QuestDB refused {what}: {exc}")
-    return StoreUnavailableError(f"QuestDB call failed ({what}): {type(exc).__name__}: {exc}")
-
-
 class AsyncpgClient:
     def __init__(self, pool: asyncpg.Pool, settings: PgSettings) -> None:
         self._pool = pool
@@ -97,7 +72,9 @@ class AsyncpgClient:
                 command_timeout=settings.query_timeout_s,
             )
         except Exception as exc:
-            raise classify_pg(exc, f"a connection to {settings.where()}") from exc
+            raise classify_pg(
+                exc, f"the login to {settings.where()}", connecting=True
+            ) from exc
         return cls(pool, settings)
 
     async def _call(self, sql: Sql, call: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:

@@ -17,61 +17,55 @@
   flush, on the writer's own thread with its long-lived sender. Then the store waits for
   QuestDB to apply them (``questdb_visibility``) and only then returns, so the pipeline's
   checkpoint never names rows a reader cannot see.
-- Reads and bookkeeping (``questdb_pg``): asyncpg with a small pool; naive UTC datetimes.
+- Reads and bookkeeping (``pg``): asyncpg with a small pool; naive UTC datetimes. The
+  read queries live in ``reads`` (a mixin), frame building and row conversion in
+  ``frames``, error classification in ``errors``.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
 import logging
 import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime
 
 import anyio
-import numpy as np
-import pandas as pd
 
 from ghtrader_core.errors import FatalError, StoreUnavailableError
-from ghtrader_core.records import (
-    Checkpoint,
-    CoverageRow,
-    DayValidation,
-    FailedDay,
-    IngestRun,
-    ManifestEntry,
-)
-from ghtrader_core.store.base import DayPairs, DayWrite, GapRow, ValidationRow, ValidationWrite
-from ghtrader_core.store.questdb import plan
+from ghtrader_core.records import Checkpoint, FailedDay, IngestRun, ManifestEntry
+from ghtrader_core.store.base import DayWrite, ValidationWrite
 from ghtrader_core.store.questdb import queries as q
 from ghtrader_core.store.questdb import schema as schema
-from ghtrader_core.store.questdb.ilp import (
-    TICK_SYMBOLS,
-    IlpFrame,
-    IlpSettings,
-    IlpWriter,
-    Scratch,
-    ticks_frame,
+from ghtrader_core.store.questdb.errors import QuestDBAuthRefusedError
+from ghtrader_core.store.questdb.frames import (  # re-exported: bench and tests build frames
+    as_ts,
+    day_frames,
+    generation,
+    ticks_from_rows,
+    validation_frames,
 )
+from ghtrader_core.store.questdb.ilp import IlpSettings, IlpWriter
 from ghtrader_core.store.questdb.pg import AsyncpgClient, PgClient, PgSettings
 from ghtrader_core.store.questdb.read import QuestDBReader
+from ghtrader_core.store.questdb.reads import QuestDBReads
 from ghtrader_core.store.questdb.sql import Sql
-from ghtrader_core.store.questdb.visibility import WalState, wait_applied
-from ghtrader_core.ticks import FLOAT_COLUMNS, TICK_COLUMNS, empty_ticks
+from ghtrader_core.store.questdb.visibility import WalState, read_targets, wait_applied
+
+__all__ = [
+    "QuestDBSchemaError",
+    "QuestDBSettings",
+    "QuestDBStore",
+    "day_frames",
+    "generation",
+    "http_ping",
+    "ticks_from_rows",
+    "validation_frames",
+]
 
 log = logging.getLogger("ghtraderd.questdb")
-
-# A trading day's ticks lie between the evening before (Friday for Monday, night sessions
-# end by 02:30 Beijing) and its own afternoon: this UTC window around the day prunes
-# partitions; the trading_day filter then picks the exact rows.
-DAY_WINDOW_BEFORE = timedelta(days=5)
-DAY_WINDOW_AFTER = timedelta(days=1)
-
 
 class QuestDBSchemaError(FatalError):
     """Existing tables conflict with the schema this version needs (EX_CONFIG)."""
@@ -107,12 +101,12 @@ def http_ping(settings: IlpSettings, timeout_s: float) -> None:
             f"QuestDB ILP/HTTP at {settings.host}:{settings.port} does not answer: {exc}"
         ) from exc
     if status in (401, 403):
-        raise FatalError(f"QuestDB ILP/HTTP refused the credentials (HTTP {status})")
+        raise QuestDBAuthRefusedError(f"QuestDB ILP/HTTP refused the credentials (HTTP {status})")
     if status >= 300:
         raise StoreUnavailableError(f"QuestDB ILP/HTTP /ping answered HTTP {status}")
 
 
-class QuestDBStore:
+class QuestDBStore(QuestDBReads):
     name = "questdb"
 
     def __init__(
@@ -228,10 +222,31 @@ class QuestDBStore:
 
     # -- writes -------------------------------------------------------------------------
     async def write_days(self, days: Sequence[DayWrite]) -> None:
+        await self.wait_visible(await self.send_days(days))
+
+    @property
+    def send_concurrency(self) -> int:
+        return self.settings.ilp.threads
+
+    async def send_days(self, days: Sequence[DayWrite]) -> dict[str, int]:
+        """Build, encode and flush ``days`` (durable in QuestDB's WAL when this returns);
+        return what ``wait_visible`` must wait for. The sink overlaps the next batch's
+        send with this one's wait, and checkpoints only after the wait."""
         if not days:
-            return
+            return {}
         sent = await self.writer.write(lambda scratch: day_frames(days, scratch))
-        await self._wait_applied(list(sent))
+        return await read_targets(self._read_wal, list(sent))
+
+    async def wait_visible(self, targets: dict[str, int]) -> None:
+        """Return once QuestDB has applied the sequencer txns in ``targets``."""
+        if targets:
+            await wait_applied(
+                self._read_wal,
+                list(targets),
+                timeout_s=self.settings.visibility_timeout_s,
+                sleep=self._sleep,
+                targets=targets,
+            )
 
     async def write_checkpoints(
         self, checkpoints: Sequence[Checkpoint], manifest: Sequence[ManifestEntry]
@@ -240,7 +255,7 @@ class QuestDBStore:
             q.CHECKPOINT_INSERT,
             [
                 (
-                    _ts(c.trading_day),
+                    as_ts(c.trading_day),
                     c.symbol,
                     c.contract,
                     c.rows,
@@ -256,7 +271,7 @@ class QuestDBStore:
             q.MANIFEST_INSERT,
             [
                 (
-                    _ts(m.trading_day),
+                    as_ts(m.trading_day),
                     m.symbol,
                     m.run_id,
                     m.contract,
@@ -275,7 +290,7 @@ class QuestDBStore:
 
     async def record_failed(self, failed: Sequence[FailedDay]) -> None:
         rows = [
-            (_ts(f.trading_day), f.symbol, f.reason, f.permanent, f.attempts, f.failed_at)
+            (as_ts(f.trading_day), f.symbol, f.reason, f.permanent, f.attempts, f.failed_at)
             for f in failed
         ]
         await self.pg.executemany(q.FAILED_INSERT, rows)
@@ -301,7 +316,7 @@ class QuestDBStore:
 
     async def write_schedule(self, symbol: str, day_contracts: Sequence[tuple[date, str]]) -> None:
         fetched_at = self._now()
-        rows = [(_ts(day), symbol, contract, fetched_at) for day, contract in day_contracts]
+        rows = [(as_ts(day), symbol, contract, fetched_at) for day, contract in day_contracts]
         await self.pg.executemany(q.SCHEDULE_INSERT, rows)
         await self._wait_applied(["main_schedule"] if rows else [])
 
@@ -313,78 +328,6 @@ class QuestDBStore:
         await wait_applied(
             self._read_wal, tables, timeout_s=self.settings.visibility_timeout_s, sleep=self._sleep
         )
-
-    # -- reads --------------------------------------------------------------------------
-    async def checkpointed_days(
-        self, symbols: Sequence[str], start: date, end: date
-    ) -> DayPairs:
-        return await plan.checkpointed_days(self.pg, symbols, start, end)
-
-    async def checkpoints(
-        self, symbols: Sequence[str], start: date, end: date
-    ) -> dict[tuple[str, date], Checkpoint]:
-        wanted = set(symbols)
-        rows = await self.pg.fetch(q.CHECKPOINTS_IN_RANGE, _ts(start), _ts(end))
-        out: dict[tuple[str, date], Checkpoint] = {}
-        for r in rows:
-            if r[0] not in wanted:
-                continue
-            checkpoint = _checkpoint(r)
-            out[(checkpoint.symbol, checkpoint.trading_day)] = checkpoint
-        return out
-
-    async def failed_days(self) -> list[FailedDay]:
-        rows = await self.pg.fetch(q.FAILED_OPEN)
-        return [
-            FailedDay(str(r[0]), _day(r[1]), str(r[2]), bool(r[3]), int(r[4]), r[5]) for r in rows
-        ]
-
-    async def coverage(self) -> list[CoverageRow]:
-        rows = await self.pg.fetch(q.COVERAGE)
-        out = []
-        for r in rows:
-            days = tuple(sorted(date.fromisoformat(d) for d in str(r[5] or "").split(",") if d))
-            out.append(
-                CoverageRow(str(r[0]), _day(r[1]), _day(r[2]), int(r[3]), int(r[4] or 0), days)
-            )
-        return out
-
-    async def read_day(self, symbol: str, trading_day: date) -> pd.DataFrame:
-        start = _ts(trading_day) - DAY_WINDOW_BEFORE
-        end = _ts(trading_day) + DAY_WINDOW_AFTER
-        rows = await self.pg.fetch(q.READ_DAY, start, end, symbol, _ts(trading_day))
-        return ticks_from_rows(rows)
-
-    async def read_schedule(self, symbol: str) -> list[tuple[date, str]]:
-        rows = await self.pg.fetch(q.READ_SCHEDULE, symbol)
-        return [(_day(r[0]), str(r[1])) for r in rows]
-
-    # -- validation -------------------------------------------------------------------
-    async def validation_due(
-        self,
-        symbols: Sequence[str],
-        start: date,
-        end: date,
-        validator_version: int,
-        *,
-        full: bool = False,
-    ) -> list[Checkpoint]:
-        wanted = set(symbols)
-        due: list[Checkpoint] = []
-        for r in await self.pg.fetch(q.VALIDATION_STATE, _ts(start), _ts(end)):
-            if r[0] not in wanted:
-                continue
-            checkpoint = _checkpoint(r)
-            summary_fingerprint, summary_version = r[8], r[9]
-            if (
-                full
-                or summary_fingerprint is None
-                or summary_fingerprint != checkpoint.fingerprint
-                or int(summary_version or 0) < validator_version
-                or checkpoint.validator_version < validator_version
-            ):
-                due.append(checkpoint)
-        return sorted(due, key=lambda c: (c.trading_day, c.symbol))
 
     async def write_validations(self, results: Sequence[ValidationWrite]) -> None:
         """New generations of the days' validation rows, then the checkpoints marked.
@@ -403,7 +346,7 @@ class QuestDBStore:
                 (
                     r.validation.validator_version,
                     str(r.validation.status),
-                    _ts(r.trading_day),
+                    as_ts(r.trading_day),
                     r.symbol,
                     r.fingerprint,
                 )
@@ -411,212 +354,3 @@ class QuestDBStore:
             ],
         )
         await self._wait_applied(["checkpoints"])
-
-    async def validation_rows(
-        self, symbols: Sequence[str], start: date, end: date
-    ) -> list[ValidationRow]:
-        wanted = set(symbols)
-        lo, hi = _ts(start), _ts(end)
-        state = [r for r in await self.pg.fetch(q.VALIDATION_STATE, lo, hi) if r[0] in wanted]
-        counts: dict[tuple[str, date, int], dict[str, Any]] = {}
-        for r in await self.pg.fetch(q.FINDING_COUNTS, lo, hi):
-            entry = counts.setdefault(
-                (str(r[0]), _day(r[1]), int(r[2])), {"error": 0, "warn": 0, "checks": set()}
-            )
-            entry[str(r[3])] += int(r[5])
-            entry["checks"].add(str(r[4]))
-        largest = {
-            (str(r[0]), _day(r[1]), int(r[2])): float(r[3])
-            for r in await self.pg.fetch(q.GAP_MAX, lo, hi)
-        }
-        out = []
-        for r in state:
-            checkpoint = _checkpoint(r)
-            gen = None if r[12] is None else int(r[12])
-            key = (checkpoint.symbol, checkpoint.trading_day, gen if gen is not None else 0)
-            found = counts.get(key, {}) if gen is not None else {}
-            out.append(
-                ValidationRow(
-                    checkpoint.symbol,
-                    checkpoint.trading_day,
-                    checkpoint.rows,
-                    str(r[10]) if r[10] is not None else "unvalidated",
-                    None if r[11] is None else float(r[11]),
-                    int(r[9] or 0),
-                    int(found.get("error", 0)),
-                    int(found.get("warn", 0)),
-                    ",".join(sorted(found.get("checks", ()))),
-                    largest.get(key) if gen is not None else None,
-                )
-            )
-        return sorted(out, key=lambda v: (v.symbol, v.trading_day))
-
-    async def largest_gaps(
-        self, symbols: Sequence[str], start: date, end: date, limit: int
-    ) -> list[GapRow]:
-        wanted = set(symbols)
-        kept: dict[str, list[GapRow]] = {}
-        for r in await self.pg.fetch(q.CURRENT_GAPS, _ts(start), _ts(end)):
-            symbol = str(r[0])
-            rows = kept.setdefault(symbol, [])
-            if symbol in wanted and len(rows) < limit:  # ordered longest first
-                rows.append(
-                    GapRow(symbol, _day(r[1]), str(r[2]), int(r[3]), int(r[4]), float(r[5]))
-                )
-        return [g for symbol in sorted(kept) for g in kept[symbol]]
-
-    async def day_counts(self, start: date, end: date) -> dict[tuple[str, date], int]:
-        """Stored ticks per symbol-day for trading days ``start``..``end``."""
-        rows = await self.pg.fetch(
-            q.DAY_COUNTS, _ts(start) - DAY_WINDOW_BEFORE, _ts(end) + DAY_WINDOW_AFTER
-        )
-        out = {(str(r[0]), _day(r[1])): int(r[2]) for r in rows}
-        return {k: v for k, v in out.items() if start <= k[1] <= end}
-
-    async def table_counts(self) -> dict[str, int]:
-        """Row count per table: for tests and the demo's summary."""
-        out: dict[str, int] = {}
-        for table in schema.TABLES:
-            rows = await self.pg.fetch(table.count)
-            out[table.name] = int(rows[0][0]) if rows else 0
-        return out
-
-
-# -- frames and rows ---------------------------------------------------------------------
-
-
-def _ts(day: date) -> datetime:
-    """A trading day as the naive UTC midnight QuestDB stores for it."""
-    return datetime(day.year, day.month, day.day)
-
-
-def _checkpoint(r: Sequence[Any]) -> Checkpoint:
-    """The first eight columns of a checkpoints row (see ``CHECKPOINTS_IN_RANGE``)."""
-    return Checkpoint(
-        str(r[0]), _day(r[1]), str(r[2]), int(r[3]), str(r[4]), int(r[5] or 0), str(r[6]), r[7]
-    )
-
-
-def _day(value: Any) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
-
-
-def generation(validation: DayValidation) -> int:
-    """A signed 64-bit hash of a day's validation: same content, same generation."""
-    content = json.dumps(
-        {
-            "status": str(validation.status),
-            "score": validation.score,
-            "version": validation.validator_version,
-            "metrics": validation.metrics,
-            "findings": [
-                [f.check, str(f.severity), f.count, list(f.examples_ns), f.field, f.message]
-                for f in validation.findings
-            ],
-            "gaps": [[g.session, g.start_ns, g.end_ns] for g in validation.gaps],
-        },
-        sort_keys=True,
-        default=str,
-    )
-    digest = hashlib.blake2b(content.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little", signed=True)
-
-
-def day_frames(days: Sequence[DayWrite], scratch: Scratch | None = None) -> list[IlpFrame]:
-    """Everything ``write_days`` sends for ``days``, table by table, in one buffer's order."""
-    ordered = sorted(days, key=lambda d: (d.day.trading_day, d.day.symbol))
-    ticks = ticks_frame([d.day.ticks for d in ordered], scratch)
-    frames = [IlpFrame("ticks", ticks, TICK_SYMBOLS, "ts")]
-    return frames + validation_frames(
-        [
-            ValidationWrite(d.day.symbol, d.day.trading_day, d.fingerprint, d.validation)
-            for d in ordered
-            if d.validation is not None
-        ]
-    )
-
-
-def validation_frames(results: Sequence[ValidationWrite]) -> list[IlpFrame]:
-    """Summary, findings and gaps of validated days, keyed by the content's generation."""
-    summary: list[dict[str, Any]] = []
-    findings: list[dict[str, Any]] = []
-    gaps: list[dict[str, Any]] = []
-    for w in sorted(results, key=lambda r: (r.trading_day, r.symbol)):
-        v = w.validation
-        key = {"symbol": w.symbol, "trading_day": _ts(w.trading_day)}
-        gen = generation(v)
-        summary.append(
-            {
-                **key,
-                "status": str(v.status),
-                "score": float(v.score),
-                "validator_version": int(v.validator_version),
-                "metrics": json.dumps(v.metrics, sort_keys=True, default=str),
-                "generation": gen,
-                "fingerprint": w.fingerprint,
-            }
-        )
-        for seq, f in enumerate(v.findings):
-            findings.append(
-                {
-                    **key,
-                    "generation": gen,
-                    "seq": seq,
-                    "check_name": f.check,
-                    "severity": str(f.severity),
-                    "hits": int(f.count),
-                    "field": f.field or None,
-                    "examples_ns": json.dumps(list(f.examples_ns)),
-                    "message": f.message,
-                }
-            )
-        for seq, g in enumerate(v.gaps):
-            gaps.append(
-                {
-                    **key,
-                    "generation": gen,
-                    "seq": seq,
-                    "session": g.session,
-                    "start_ns": int(g.start_ns),
-                    "end_ns": int(g.end_ns),
-                    "length_s": float(g.length_s),
-                }
-            )
-    frames: list[IlpFrame] = []
-    for table, rows, symbols in (
-        ("validation_summary", summary, ("symbol", "status")),
-        ("validation_findings", findings, ("symbol", "check_name", "severity", "field")),
-        ("validation_gaps", gaps, ("symbol", "session")),
-    ):
-        if rows:
-            frame = pd.DataFrame(rows)
-            frame["trading_day"] = frame["trading_day"].astype("datetime64[ns]")
-            for name in frame.columns:  # text with NULLs: the client needs a string dtype
-                if frame[name].dtype == object:
-                    frame[name] = frame[name].astype("string")
-            frames.append(IlpFrame(table, frame, symbols, "trading_day"))
-    return frames
-
-
-def ticks_from_rows(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
-    """Rows of ``READ_DAY`` as a frame in the tick schema (NULL doubles back to NaN)."""
-    if not rows:
-        return empty_ticks()
-    names = ["id", "datetime", *FLOAT_COLUMNS, "symbol", "contract", "trading_day"]
-    columns = list(zip(*rows, strict=True))
-    data: dict[str, Any] = {
-        "id": np.asarray(columns[0], dtype="int64"),
-        "datetime": np.asarray(columns[1], dtype="int64"),
-    }
-    for i, name in enumerate(FLOAT_COLUMNS, start=2):
-        data[name] = np.array([np.nan if v is None else v for v in columns[i]], dtype="float64")
-    n = len(FLOAT_COLUMNS) + 2
-    data["symbol"] = [str(v) for v in columns[n]]
-    data["contract"] = [str(v) for v in columns[n + 1]]
-    data["trading_day"] = [_day(v) for v in columns[n + 2]]
-    frame = pd.DataFrame(data, columns=names)
-    return frame[TICK_COLUMNS]

@@ -50,6 +50,20 @@ def _suspended(state: WalState) -> WalTableSuspendedError:
     return WalTableSuspendedError(message)
 
 
+async def read_targets(
+    read: Callable[[], Awaitable[dict[str, WalState]]], tables: Collection[str]
+) -> dict[str, int]:
+    """Each table's sequencer txn now: read right after a flush, what that flush must
+    reach before its rows are visible (later writes by others do not hold us up)."""
+    if not tables:
+        return {}
+    states = await read()
+    missing = [t for t in tables if t not in states]
+    if missing:
+        raise RetryableError(f"QuestDB wal_tables() does not list {missing}")
+    return {t: states[t].sequencer_txn for t in tables}
+
+
 async def wait_applied(
     read: Callable[[], Awaitable[dict[str, WalState]]],
     tables: Collection[str],
@@ -59,8 +73,10 @@ async def wait_applied(
     clock: Callable[[], float] = time.monotonic,
     first_poll_s: float = 0.002,
     max_poll_s: float = 0.1,
+    targets: dict[str, int] | None = None,
 ) -> int:
-    """Return once every table in ``tables`` is applied up to its current sequencer txn.
+    """Return once every table in ``tables`` is applied up to its sequencer txn as of
+    the write (``targets``; read now when not given).
 
     Returns the number of ``wal_tables()`` reads it took (for tests and metrics).
     """
@@ -71,7 +87,8 @@ async def wait_applied(
     missing = [t for t in tables if t not in states]
     if missing:
         raise RetryableError(f"QuestDB wal_tables() does not list {missing}")
-    targets = {t: states[t].sequencer_txn for t in tables}
+    if targets is None:
+        targets = {t: states[t].sequencer_txn for t in tables}
     reads, poll = 1, first_poll_s
     while True:
         pending = []
