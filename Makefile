@@ -53,7 +53,7 @@ test: tools
 	$(BIN)/pytest
 
 bench: $(STAMP)
-	for b in ingest validation sink reload coverage plan memory tqsdk; do $(BIN)/python bench/$$b.py || exit 1; done
+	for b in ingest validation sink reload coverage plan memory tqsdk read; do $(BIN)/python bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
