@@ -8,11 +8,16 @@ nothing is written; ``--replace-source`` downloads the days again and records th
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
+
+import asyncpg
 
 from daemon import exitcodes
 from ghtrader_core.calendar import TradingCalendar
 from ghtrader_core.sources.replay.source import export_days
+from ghtrader_core.store.questdb import schema
+from ghtrader_core.store.questdb.store import QuestDBStore
 from ghtrader_core.symbols import parse_main
 from tests.pipeline_helpers import D, run_cli, synthetic
 from tests.questdb_helpers import drop_all, env_with_password, fetch, questdb_config
@@ -52,3 +57,44 @@ async def test_a_questdb_store_does_not_mix_sources(tmp_path: Path, questdb: End
     assert replaced.returncode == 0, replaced.stderr[-2000:]
     assert json.loads(replaced.stdout.splitlines()[-1])["downloaded"] == 3
     assert [tuple(r) for r in await fetch(questdb, SOURCES)] == [(SYMBOL, "replay", 3)]
+
+
+async def test_an_older_questdb_store_gets_the_column_and_its_days_their_source(
+    questdb: Endpoint,
+) -> None:
+    """A store made before checkpoints had ``source``: the column is added when opened and
+    the days already there take the source of their manifest entry (same fingerprint)."""
+    await drop_all(questdb)
+    [source] = [c for c in schema.CHECKPOINTS.columns if c.name == "source"]
+    old_ddl = schema.CHECKPOINTS.create.text.replace(f", {source.ddl()}", "")
+    assert "source" not in old_ddl
+    day, written = datetime(2025, 11, 3), datetime(2025, 11, 4)
+    conn = await asyncpg.connect(questdb.pg)
+    try:
+        await conn.execute(old_ddl)
+        await conn.execute(schema.MANIFESTS.create.text)
+        await conn.execute(
+            "INSERT INTO checkpoints (trading_day, symbol, contract, row_count, fingerprint, "
+            "validator_version, status, written_at) VALUES ($1, $2, 'SHFE.cu2511', 2, '2:ab', "
+            "0, 'unvalidated', $3)",
+            day,
+            SYMBOL,
+            written,
+        )
+        await conn.execute(
+            "INSERT INTO manifests (trading_day, symbol, run_id, contract, row_count, "
+            "fingerprint, source) VALUES ($1, $2, 'r1', 'SHFE.cu2511', 2, '2:ab', 'synthetic')",
+            day,
+            SYMBOL,
+        )
+    finally:
+        await conn.close()
+    store = QuestDBStore(questdb.settings())
+    await store.open()
+    try:
+        got = await store.checkpoints([SYMBOL], day.date(), day.date())
+    finally:
+        await store.close()
+    assert [c.source for c in got.values()] == ["synthetic"]
+    columns = await fetch(questdb, "SELECT \"column\" FROM table_columns('checkpoints')")
+    assert "source" in {r[0] for r in columns}
