@@ -3,7 +3,9 @@
 At most ``concurrency`` days are in flight: the feeder takes a token of a capacity limiter
 before it starts a day's task and the task gives it back when the day is in the sink's
 queue. The limiter's size can be changed while running (hot reload). The blocking source
-call runs in a worker thread, never on the event loop; so does validation.
+call runs in a worker thread, never on the event loop; so does validation. Those threads
+come from the downloader's own thread limiter, sized like the day limiter: anyio's default
+one stops at 40 threads, which would cap ``download.concurrency`` (up to 64) silently.
 """
 
 from __future__ import annotations
@@ -54,10 +56,14 @@ class Downloader:
         self.observer = observer
         self.validator = validator
         self.limiter = anyio.CapacityLimiter(concurrency)
+        # Apart from ``limiter``: a day's task already holds a token of that one (on behalf
+        # of the feeder's token), and each day runs one worker thread at a time.
+        self.threads = anyio.CapacityLimiter(concurrency)
         self.in_flight: set[Job] = set()
 
     def set_concurrency(self, n: int) -> None:
         self.limiter.total_tokens = n
+        self.threads.total_tokens = n
 
     async def feed(
         self, jobs: Iterable[Job], sink: MemoryObjectSendStream[DayWrite], tg: TaskGroup
@@ -96,7 +102,11 @@ class Downloader:
             nonlocal attempts
             attempts += 1
             return await anyio.to_thread.run_sync(
-                self.source.fetch_day, symbol, job.trading_day, abandon_on_cancel=True
+                self.source.fetch_day,
+                symbol,
+                job.trading_day,
+                abandon_on_cancel=True,
+                limiter=self.threads,
             )
 
         try:
@@ -117,11 +127,11 @@ class Downloader:
         validation = None
         if self.validator is not None:
             started = time.perf_counter()
-            validation = await anyio.to_thread.run_sync(self.validator, day)
+            validation = await anyio.to_thread.run_sync(self.validator, day, limiter=self.threads)
             self.observer.day_validated(
                 job.symbol_name, job.trading_day, time.perf_counter() - started
             )
-        fp = await anyio.to_thread.run_sync(fingerprint, day.ticks)
+        fp = await anyio.to_thread.run_sync(fingerprint, day.ticks, limiter=self.threads)
         return DayWrite(day, fp, validation)
 
     async def _fail(self, job: Job, reason: str, permanent: bool, attempts: int) -> None:

@@ -166,7 +166,10 @@ async def backfill(
             start=the_plan.start,
             end=the_plan.end,
         )
-    await prepare_schedules(source, store, the_plan.jobs, retry_policy(cfg))
+    if not await prepare_schedules(source, store, the_plan.jobs, retry_policy(cfg), stop=stop):
+        log.warning("stopped_before_start", reason="stop requested while fetching schedules")
+        wall_s = round(time.perf_counter() - started, 3)
+        return Summary(len(the_plan.jobs), 0, the_plan.skipped, 0, 0, wall_s, interrupted=True)
     stats = RunStats()
     observers = Observers([stats, *([observer] if observer else []), *source_observers(source)])
     observers.planned(the_plan.total, the_plan.skipped)

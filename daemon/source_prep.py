@@ -50,9 +50,39 @@ def tqsdk_settings(cfg: Config) -> TqSdkSettings:
     return _tqsdk_settings(cfg.source.tqsdk, cfg.daemon.state_dir, cfg.download.concurrency)
 
 async def prepare_schedules(
+    source: TickSource,
+    store: Store,
+    jobs: Iterable[Job],
+    policy: RetryPolicy,
+    *,
+    stop: anyio.Event | None = None,
+) -> bool:
+    """Hand a schedule-needing source the stored schedule, fetched anew where it falls short.
+
+    False when ``stop`` was set first: the run has not started a day yet (and the drain
+    watcher does not exist yet), so a drain abandons a fetch that may block for minutes
+    (its worker thread is left to finish on its own) and the caller starts no day. A
+    forced stop cancels the caller's scope, which abandons the fetch the same way.
+    """
+    if stop is None:
+        await _prepare(source, store, jobs, policy)
+        return True
+    with anyio.CancelScope() as scope:
+        async with anyio.create_task_group() as tg:
+
+            async def watch() -> None:
+                await stop.wait()
+                scope.cancel()
+
+            tg.start_soon(watch)
+            await _prepare(source, store, jobs, policy)
+            tg.cancel_scope.cancel()
+    return not scope.cancelled_caught and not stop.is_set()
+
+
+async def _prepare(
     source: TickSource, store: Store, jobs: Iterable[Job], policy: RetryPolicy
 ) -> None:
-    """Hand a schedule-needing source the stored schedule, fetched anew where it falls short."""
     if not isinstance(source, NeedsSchedule):
         return
     wanted: dict[str, set[date]] = {}

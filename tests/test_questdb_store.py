@@ -317,21 +317,38 @@ async def test_coverage_is_one_query_for_all_symbols() -> None:
 
 async def test_checkpoints_filter_symbols_and_bookkeeping_uses_naive_utc() -> None:
     written = datetime(2025, 11, 24, 1)
+    cu = "KQ.m@SHFE.cu"
     pg = FakePg(
         answers={
             "checkpoints_in_range": [
-                ("KQ.m@SHFE.cu", datetime(2025, 11, 3), "SHFE.cu2601", 2, "2:ab", 3, "ok", written),
-                ("KQ.m@DCE.m", datetime(2025, 11, 3), "DCE.m2601", 2, "2:cd", 3, "ok", written),
-            ]
+                (cu, datetime(2025, 11, 3), "SHFE.cu2601", 2, "2:ab", 3, "ok", written, "replay"),
+                (
+                    "KQ.m@DCE.m",
+                    datetime(2025, 11, 3),
+                    "DCE.m2601",
+                    2,
+                    "2:cd",
+                    3,
+                    "ok",
+                    written,
+                    "x",
+                ),
+                # written before checkpoints recorded their source: the manifest names it
+                (cu, datetime(2025, 11, 4), "SHFE.cu2601", 2, "2:ef", 3, "ok", written, None),
+            ],
+            "manifest_sources": [
+                ("KQ.m@SHFE.cu", datetime(2025, 11, 4), "2:00", "tqsdk"),  # another fingerprint
+                ("KQ.m@SHFE.cu", datetime(2025, 11, 4), "2:ef", "synthetic"),
+            ],
         }
     )
     store = make_store(pg)
     got = await store.checkpoints(["KQ.m@SHFE.cu"], DAY, date(2025, 11, 5))
-    assert got == {
-        ("KQ.m@SHFE.cu", DAY): Checkpoint(
-            "KQ.m@SHFE.cu", DAY, "SHFE.cu2601", 2, "2:ab", 3, "ok", written
-        )
-    }
+    cp = Checkpoint("KQ.m@SHFE.cu", DAY, "SHFE.cu2601", 2, "2:ab", 3, "ok", written, "replay")
+    old = Checkpoint(
+        "KQ.m@SHFE.cu", date(2025, 11, 4), "SHFE.cu2601", 2, "2:ef", 3, "ok", written, "synthetic"
+    )
+    assert got == {("KQ.m@SHFE.cu", DAY): cp, ("KQ.m@SHFE.cu", date(2025, 11, 4)): old}
     run = IngestRun("r1", "backfill", written, None, 1, 1, 0, 0, 2, "running", "h", "0")
     await store.record_run(run)
     [(_, args)] = [c for c in pg.calls if c[0] == "run_insert"]

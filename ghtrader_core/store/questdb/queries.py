@@ -22,8 +22,8 @@ WAL_TABLES = Sql("wal_tables", "SELECT name, suspended, writerTxn, sequencerTxn 
 CHECKPOINT_INSERT = Sql(
     "checkpoint_insert",
     "INSERT INTO checkpoints (trading_day, symbol, contract, row_count, fingerprint, "
-    "validator_version, status, written_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    (_T, "KQ.m@SHFE.cu", "SHFE.cu2601", 55000, "55000:0a1b", 1, "ok", _T),
+    "validator_version, status, written_at, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    (_T, "KQ.m@SHFE.cu", "SHFE.cu2601", 55000, "55000:0a1b", 1, "ok", _T, "tqsdk"),
 )
 MANIFEST_INSERT = Sql(
     "manifest_insert",
@@ -53,7 +53,15 @@ SCHEDULE_INSERT = Sql(
 CHECKPOINTS_IN_RANGE = Sql(
     "checkpoints_in_range",
     "SELECT symbol, trading_day, contract, row_count, fingerprint, validator_version, status, "
-    "written_at FROM checkpoints WHERE trading_day >= $1 AND trading_day <= $2",
+    "written_at, source FROM checkpoints WHERE trading_day >= $1 AND trading_day <= $2",
+    (_T, _T),
+)
+# Checkpoints written before they recorded their source: the manifest entry of the same
+# fingerprint names it (what DuckDB's migration back-fills; QuestDB cannot UPDATE from a join).
+MANIFEST_SOURCES = Sql(
+    "manifest_sources",
+    "SELECT symbol, trading_day, fingerprint, source FROM manifests "
+    "WHERE trading_day >= $1 AND trading_day <= $2",
     (_T, _T),
 )
 # A failed day stays a dead letter until a checkpoint written after the failure clears it:

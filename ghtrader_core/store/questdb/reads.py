@@ -8,6 +8,7 @@ connection: each is one registered query and a conversion of its rows. A mixin o
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -33,9 +34,7 @@ class QuestDBReads:
     def pg(self) -> PgClient:
         raise NotImplementedError  # the store's open client
 
-    async def checkpointed_days(
-        self, symbols: Sequence[str], start: date, end: date
-    ) -> DayPairs:
+    async def checkpointed_days(self, symbols: Sequence[str], start: date, end: date) -> DayPairs:
         return await plan.checkpointed_days(self.pg, symbols, start, end)
 
     async def checkpoints(
@@ -47,8 +46,18 @@ class QuestDBReads:
         for r in rows:
             if r[0] not in wanted:
                 continue
-            checkpoint = checkpoint_row(r)
+            checkpoint = replace(checkpoint_row(r), source=None if r[8] is None else str(r[8]))
             out[(checkpoint.symbol, checkpoint.trading_day)] = checkpoint
+        if any(c.source is None for c in out.values()):
+            by_fingerprint = {
+                (str(r[0]), as_day(r[1]), str(r[2])): str(r[3])
+                for r in await self.pg.fetch(q.MANIFEST_SOURCES, as_ts(start), as_ts(end))
+                if r[3] is not None
+            }
+            for key, c in out.items():
+                if c.source is None:
+                    found = by_fingerprint.get((c.symbol, c.trading_day, c.fingerprint))
+                    out[key] = replace(c, source=found)
         return out
 
     async def failed_days(self) -> list[FailedDay]:
@@ -172,5 +181,3 @@ class QuestDBReads:
             rows = await self.pg.fetch(table.count)
             out[table.name] = int(rows[0][0]) if rows else 0
         return out
-
-

@@ -134,6 +134,7 @@ CHECKPOINTS = Table(
         Column("validator_version", "INT"),
         _sym("status", 16),
         Column("written_at", "TIMESTAMP"),
+        _sym("source", 16),  # added later: stores made before have NULL (see reads)
     ),
     timestamp="trading_day",
     partition_by="YEAR",

@@ -67,6 +67,7 @@ __all__ = [
 
 log = logging.getLogger("ghtraderd.questdb")
 
+
 class QuestDBSchemaError(FatalError):
     """Existing tables conflict with the schema this version needs (EX_CONFIG)."""
 
@@ -251,6 +252,7 @@ class QuestDBStore(QuestDBReads):
     async def write_checkpoints(
         self, checkpoints: Sequence[Checkpoint], manifest: Sequence[ManifestEntry]
     ) -> None:
+        sources = {(m.symbol, m.trading_day): m.source for m in manifest}
         await self.pg.executemany(
             q.CHECKPOINT_INSERT,
             [
@@ -263,6 +265,7 @@ class QuestDBStore(QuestDBReads):
                     c.validator_version,
                     c.status,
                     c.written_at,
+                    c.source or sources.get((c.symbol, c.trading_day)),
                 )
                 for c in checkpoints
             ],
