@@ -1,7 +1,9 @@
 """The async batching sink: a bounded queue in, durable batches and checkpoints out.
 
 Downloads ``send`` whole days into a memory stream of ``queue_days`` slots; when the store
-is slow or down the stream fills and senders wait (backpressure, bounded memory). The sink
+is slow or down the stream fills and senders wait (backpressure, bounded memory). A day
+also takes its rows from a ``RowBudget`` of ``queue_rows`` before it is queued and gives
+them back once durable or failed, so memory is bounded in rows, not only in days. The sink
 gathers days until ``flush_rows`` rows, ``flush_days`` days or ``flush_interval_s`` after
 the first one, then writes them in ascending day order; transient store errors are retried
 with backoff and without limit (nothing is dropped), and only after the store has the
