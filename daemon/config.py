@@ -132,6 +132,9 @@ class DownloadConfig(_Section):
 class SinkConfig(_Section):
     queue_days: int = Field(8, ge=1, le=1024)
     flush_rows: int = Field(250_000, ge=1)
+    # rows fetched and not yet durable (queue + batch + batches in flight); a day larger
+    # than this passes alone
+    queue_rows: int = Field(500_000, ge=1)
     flush_days: int = Field(64, ge=1)
     flush_interval_s: float = Field(2.0, gt=0)
     retry_base_s: float = Field(0.5, ge=0)

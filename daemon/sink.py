@@ -1,7 +1,9 @@
 """The async batching sink: a bounded queue in, durable batches and checkpoints out.
 
 Downloads ``send`` whole days into a memory stream of ``queue_days`` slots; when the store
-is slow or down the stream fills and senders wait (backpressure, bounded memory). The sink
+is slow or down the stream fills and senders wait (backpressure, bounded memory). A day
+also takes its rows from a ``RowBudget`` of ``queue_rows`` before it is queued and gives
+them back once durable or failed, so memory is bounded in rows, not only in days. The sink
 gathers days until ``flush_rows`` rows, ``flush_days`` days or ``flush_interval_s`` after
 the first one, then writes them in ascending day order; transient store errors are retried
 with backoff and without limit (nothing is dropped), and only after the store has the
@@ -27,6 +29,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from daemon.config import SinkConfig
 from daemon.events import Observer, StoredDay
 from daemon.retry import RetryPolicy, call_with_retry
+from daemon.row_budget import RowBudget
 from ghtrader_core.errors import FatalError, RetryableError
 from ghtrader_core.records import Checkpoint, FailedDay, ManifestEntry
 from ghtrader_core.store.base import DayWrite, Store
@@ -60,6 +63,36 @@ class _InFlight:
     done: anyio.Event = field(default_factory=anyio.Event)
     ticket: Any = None
     refused: BaseException | None = None
+
+
+@dataclass(eq=False)
+class BudgetedSender(MemoryObjectSendStream[DayWrite]):
+    """The sink's send handle: a day takes its rows from the budget before it is queued.
+
+    The rows go back when the sink has made the day durable or recorded it as failed
+    (``BatchingSink._release``), or here if the send itself does not happen. A subclass
+    of anyio's stream (sharing its state) so the downloader keeps its plain stream type.
+    """
+
+    budget: RowBudget | None = None
+
+    async def send(self, item: DayWrite) -> None:
+        if self.budget is None:
+            await super().send(item)
+            return
+        await self.budget.acquire(item.day.rows)
+        try:
+            await super().send(item)
+        except BaseException:
+            self.budget.release(item.day.rows)
+            raise
+
+    def clone(self) -> BudgetedSender:
+        if self._closed:
+            raise anyio.ClosedResourceError
+        return BudgetedSender(_state=self._state, budget=self.budget)
+
+
 SCHEMA_HASH = hashlib.sha256(",".join(TICK_COLUMNS).encode()).hexdigest()[:12]
 
 
@@ -84,10 +117,13 @@ class BatchingSink:
         self._sleep = sleep
         self._send: MemoryObjectSendStream[DayWrite]
         self._receive: MemoryObjectReceiveStream[DayWrite]
-        self._send, self._receive = anyio.create_memory_object_stream[DayWrite](config.queue_days)
+        self.budget = RowBudget(config.queue_rows)
+        plain, self._receive = anyio.create_memory_object_stream[DayWrite](config.queue_days)
+        self._send = BudgetedSender(_state=plain._state, budget=self.budget)
+        plain.close()  # the budgeted handle above holds the stream open instead
 
     def reconfigure(self, config: SinkConfig) -> None:
-        """Apply new batch sizes to the next batch (the queue keeps its size)."""
+        """Apply new batch sizes to the next batch (the queue and row budget keep theirs)."""
         self.config = config
 
     @property
@@ -144,18 +180,25 @@ class BatchingSink:
                 timeout = max(0.0, deadline - anyio.current_time())
                 item: DayWrite | None = None
                 ended = False
-                with anyio.move_on_after(timeout):
+                with anyio.move_on_after(timeout) as scope:
+                    # a sender short of rows cannot queue more until this batch is flushed
+                    self.budget.on_starved = scope.cancel if batch else None
                     try:
                         item = await self._receive.receive()
                     except anyio.EndOfStream:
                         ended = True
+                self.budget.on_starved = None
                 self.observer.queue_depth(self.queue_depth)
                 if item is not None:
                     if not batch:
                         deadline = anyio.current_time() + self.config.flush_interval_s
                     batch.append(item)
                     rows += item.day.rows
-                full = rows >= self.config.flush_rows or len(batch) >= self.config.flush_days
+                full = (
+                    rows >= self.config.flush_rows
+                    or len(batch) >= self.config.flush_days
+                    or self.budget.waiting > 0
+                )
                 if batch and (ended or full or anyio.current_time() >= deadline):
                     await flush(batch)
                     batch, rows, deadline = [], 0, float("inf")
@@ -198,6 +241,7 @@ class BatchingSink:
                 if written:
                     await self._checkpoint(written)
                 self._done(written, slot.started)
+                self._release(slot.batch)
 
     async def flush(self, batch: list[DayWrite]) -> None:
         """Write one batch, wait until it is visible, checkpoint it: one after the other."""
@@ -208,6 +252,11 @@ class BatchingSink:
         if written:
             await self._checkpoint(written)
         self._done(written, started)
+        self._release(batch)
+
+    def _release(self, batch: list[DayWrite]) -> None:
+        """Durable or recorded as failed: the batch's rows no longer count against the budget."""
+        self.budget.release(sum(d.day.rows for d in batch))
 
     def _done(self, written: list[DayWrite], started: float) -> None:
         seconds = time.perf_counter() - started

@@ -1,0 +1,205 @@
+"""The sink's row budget: the limiter alone, then the real pipeline with a blocked store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from daemon.config import Config
+from daemon.pipeline import LiveControls
+from daemon.row_budget import RowBudget
+from ghtrader_core.sources.synthetic.source import SyntheticConfig, simulate_day
+from ghtrader_core.store.base import DayWrite
+from ghtrader_core.symbols import MainSymbol, parse_main
+from ghtrader_core.ticks import DayFrame
+from tests.pipeline_helpers import config_obj, small_config
+from tests.test_pipeline import CAL, CountingSource, FlakyStore, expected_rows, run, source_for
+
+
+async def _settle() -> None:
+    """Let every ready task run (no clock involved)."""
+    for _ in range(10):
+        await anyio.lowlevel.checkpoint()
+
+
+async def test_acquire_within_the_limit_does_not_wait_and_over_it_waits_for_a_release() -> None:
+    budget = RowBudget(10)
+    await budget.acquire(6)
+    got: list[int] = []
+
+    async def take(n: int) -> None:
+        await budget.acquire(n)
+        got.append(n)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(take, 5)
+        await _settle()
+        assert (got, budget.waiting, budget.used) == ([], 1, 6)
+        budget.release(6)
+        await _settle()
+        assert (got, budget.waiting, budget.used) == ([5], 0, 5)
+
+
+async def test_a_request_larger_than_the_budget_passes_alone() -> None:
+    budget = RowBudget(10)
+    await budget.acquire(25)  # nothing held: it goes through, never a deadlock
+    assert budget.used == 25
+    got: list[int] = []
+
+    async def take(n: int) -> None:
+        await budget.acquire(n)
+        got.append(n)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(take, 1)
+        await _settle()
+        assert got == []  # while the large one is held nothing else gets in
+        budget.release(25)
+    assert got == [1]
+
+
+async def test_waiters_are_served_in_order_so_a_large_one_is_not_starved() -> None:
+    budget = RowBudget(10)
+    await budget.acquire(4)
+    order: list[int] = []
+
+    async def take(n: int) -> None:
+        await budget.acquire(n)
+        order.append(n)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(take, 30)
+        await _settle()
+        tg.start_soon(take, 1)  # would fit now, but the large one came first
+        await _settle()
+        assert order == []
+        budget.release(4)
+        await _settle()
+        assert order == [30]
+        budget.release(30)
+    assert order == [30, 1]
+
+
+async def test_a_cancelled_waiter_leaves_the_queue_and_lets_the_next_in() -> None:
+    budget = RowBudget(10)
+    await budget.acquire(8)
+    got: list[int] = []
+    big = anyio.CancelScope()
+
+    async def take(n: int) -> None:
+        await budget.acquire(n)
+        got.append(n)
+
+    async def take_big() -> None:
+        with big:
+            await take(50)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(take_big)
+        await _settle()
+        tg.start_soon(take, 2)
+        await _settle()
+        assert (got, budget.waiting) == ([], 2)
+        big.cancel()
+        await _settle()
+        assert (got, budget.waiting, budget.used) == ([2], 0, 10)
+
+
+def test_a_budget_needs_a_row() -> None:
+    with pytest.raises(ValueError):
+        RowBudget(0)
+
+
+class HeldRowsSource(CountingSource):
+    """Counts rows fetched; with the store's durable rows, the rows held at any moment."""
+
+    def __init__(self, inner: Any, store: DurableCountingStore) -> None:
+        super().__init__(inner)
+        self.store = store
+        self.fetched_rows = 0
+        self.max_held = 0
+
+    def fetch_day(self, symbol: MainSymbol, trading_day: date) -> DayFrame:
+        day = super().fetch_day(symbol, trading_day)
+        with self.lock:
+            self.fetched_rows += day.rows
+            self.max_held = max(self.max_held, self.fetched_rows - self.store.durable_rows)
+        return day
+
+
+class DurableCountingStore(FlakyStore):
+    def __init__(self, path: Path, **kw: Any) -> None:
+        super().__init__(path, **kw)
+        self.durable_rows = 0
+
+    async def write_days(self, days: Sequence[DayWrite]) -> None:
+        await super().write_days(days)
+        self.durable_rows += sum(d.day.rows for d in days)
+
+
+def day_rows(cfg: Config) -> list[int]:
+    days = CAL.trading_days(cfg.ingest.start, cfg.ingest.end or cfg.ingest.start)
+    s = SyntheticConfig(seed=cfg.source.synthetic.seed)
+    return [
+        simulate_day(s, CAL, parse_main(sym), d)[0].rows for sym in cfg.ingest.symbols for d in days
+    ]
+
+
+async def test_a_blocked_store_holds_no_more_rows_than_the_budget_plus_one_day(
+    tmp_path: Path,
+) -> None:
+    probe = config_obj(small_config(tmp_path, concurrency=1, end="2025-11-07"))
+    sizes = day_rows(probe)
+    budget = 2 * max(sizes) + 1  # two or three days: well under the ten planned
+    cfg = config_obj(
+        small_config(
+            tmp_path,
+            concurrency=1,
+            end="2025-11-07",
+            extra=f"queue_days = 64\nflush_days = 64\nflush_rows = 10000000\nqueue_rows = {budget}",
+        )
+    )
+    store = DurableCountingStore(cfg.store.path)
+    store.gate = anyio.Event()
+    src = HeldRowsSource(source_for(cfg), store)
+    controls = LiveControls()
+    result: list[Any] = []
+
+    async def go() -> None:
+        result.append(await run(cfg, store, src, controls=controls))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(go)
+        with anyio.fail_after(30):
+            # the sink flushed what it had once a day could not take its rows, and that
+            # write is blocked; the next day waits for rows, the downloader for it
+            await store.write_started.wait()
+            while controls.sink is None or not controls.sink.budget.waiting or src.active:
+                await anyio.sleep(0.01)
+        held = src.fetched_rows - store.durable_rows
+        assert src.fetches < len(sizes)  # the budget, not the plan, stopped the downloads
+        assert controls.sink.budget.used <= budget
+        assert held <= budget + max(sizes)
+        store.gate.set()
+    assert src.max_held <= budget + max(sizes)
+    assert (result[0].downloaded, result[0].failed) == (len(sizes), 0)
+    assert result[0].rows == expected_rows(cfg) == store.durable_rows
+
+
+async def test_days_larger_than_the_budget_go_through_one_by_one_and_nothing_is_lost(
+    tmp_path: Path,
+) -> None:
+    cfg = config_obj(small_config(tmp_path, concurrency=1, extra="queue_rows = 1"))
+    store = DurableCountingStore(cfg.store.path, down_for=2)
+    src = HeldRowsSource(source_for(cfg), store)
+    summary = await run(cfg, store, src)
+    assert (summary.downloaded, summary.failed) == (6, 0)
+    assert summary.rows == expected_rows(cfg) == store.durable_rows
+    # every write carried exactly one day: the budget let one day in at a time
+    assert store.write_calls == 6 + 2
+    assert src.max_held <= 2 * max(day_rows(cfg))  # one stored + one fetched at most
