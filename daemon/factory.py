@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from daemon.config import Config
 from daemon.downloader import Validator
-from daemon.source_prep import tqsdk_settings as tqsdk_settings  # old name, kept
 from ghtrader_core.backends import BuildContext, lookup
 from ghtrader_core.calendar import NightHours, NoNightPeriod, TradingCalendar, regime_from_row
 from ghtrader_core.records import DayValidation

@@ -14,7 +14,6 @@ from datetime import date
 import anyio
 import structlog
 
-from daemon.config import Config
 from daemon.events import Observer, StoredDay
 from daemon.planner import Job
 from daemon.retry import RetryPolicy, call_with_retry
@@ -22,32 +21,10 @@ from ghtrader_core.errors import PermanentError, RetryableError, source_down
 from ghtrader_core.schedule import MainSchedule
 from ghtrader_core.sources.base import TickSource
 from ghtrader_core.sources.hooks import KeepsCache, NeedsSchedule
-from ghtrader_core.sources.tqsdk.backend import (  # moved to the TqSdk package; importable here
-    PASSWORD_CRED as PASSWORD_CRED,
-)
-from ghtrader_core.sources.tqsdk.backend import (
-    PASSWORD_ENV as PASSWORD_ENV,
-)
-from ghtrader_core.sources.tqsdk.backend import (
-    USER_CRED as USER_CRED,
-)
-from ghtrader_core.sources.tqsdk.backend import (
-    USER_ENV as USER_ENV,
-)
-from ghtrader_core.sources.tqsdk.backend import (
-    tqsdk_credentials as tqsdk_credentials,
-)
-from ghtrader_core.sources.tqsdk.backend import tqsdk_settings as _tqsdk_settings
-from ghtrader_core.sources.tqsdk.source import TqSdkSettings
 from ghtrader_core.store.base import Store
 
 log = structlog.get_logger("ghtraderd.sources")
 
-
-def tqsdk_settings(cfg: Config) -> TqSdkSettings:
-    """Kept for callers of the old ``daemon.factory.tqsdk_settings``; the TqSdk package
-    owns the translation now (``ghtrader_core.sources.tqsdk.backend``)."""
-    return _tqsdk_settings(cfg.source.tqsdk, cfg.daemon.state_dir, cfg.download.concurrency)
 
 async def prepare_schedules(
     source: TickSource,

@@ -94,8 +94,6 @@ def _backend_packages() -> dict[str, list[str]]:
 # factory builds what a config names through ghtrader_core.backends.
 NAMES_BACKENDS = {
     "daemon/config.py": "the TOML schema: each [store.<kind>]/[source.<kind>] table's model",
-    "daemon/questdb_prep.py": "re-export shim of the moved QuestDB settings (old imports)",
-    "daemon/source_prep.py": "re-export shims of the moved TqSdk credentials and settings",
 }
 
 

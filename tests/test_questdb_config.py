@@ -12,8 +12,8 @@ import asyncpg
 import pytest
 
 from daemon.config import load_config
-from daemon.questdb_prep import MissingQuestDBPasswordError, questdb_settings
 from ghtrader_core.errors import FatalError, PermanentError, StoreUnavailableError
+from ghtrader_core.store.questdb.backend import MissingQuestDBPasswordError, questdb_settings
 from ghtrader_core.store.questdb.errors import classify_pg
 from tests.questdb_helpers import FakePg, make_store
 

@@ -20,10 +20,11 @@ import pandas as pd
 import pytest
 
 from daemon.config import load_config
-from daemon.factory import build_source, tqsdk_settings
+from daemon.factory import build_source
 from daemon.pipeline import backfill
 from ghtrader_core.calendar import TradingCalendar
 from ghtrader_core.errors import FatalError, PermanentError, RetryableError
+from ghtrader_core.sources.tqsdk.backend import tqsdk_settings
 from ghtrader_core.sources.tqsdk.source import Credentials, TqSdkSource, real_api_factory
 from ghtrader_core.store.duckdb.store import DuckDBStore
 from ghtrader_core.symbols import parse_main
@@ -88,7 +89,11 @@ retry_max_s = 0.0
 
 
 def source_for(tmp_path: Path, user: str, password: str, *, processes: bool = True) -> TqSdkSource:
-    settings = replace(tqsdk_settings(load_config(write_config(tmp_path))), processes=processes)
+    cfg = load_config(write_config(tmp_path))
+    settings = replace(
+        tqsdk_settings(cfg.source.tqsdk, cfg.daemon.state_dir, cfg.download.concurrency),
+        processes=processes,
+    )
     factory = real_api_factory(Credentials(user, password), settings)
     return TqSdkSource(CAL, settings, factory, user=user)
 

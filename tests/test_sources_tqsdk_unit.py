@@ -17,7 +17,6 @@ import pytest
 from daemon.config import load_config
 from daemon.pipeline import backfill
 from daemon.retry import RetryPolicy, call_with_retry
-from daemon.source_prep import tqsdk_credentials
 from ghtrader_core.calendar import TradingCalendar
 from ghtrader_core.errors import (
     FatalError,
@@ -27,6 +26,7 @@ from ghtrader_core.errors import (
 )
 from ghtrader_core.sources.hooks import KeepsCache, NeedsSchedule
 from ghtrader_core.sources.tqsdk import errors as tqsdk_errors
+from ghtrader_core.sources.tqsdk.backend import tqsdk_credentials
 from ghtrader_core.sources.tqsdk.source import (
     TqSdkSettings,
     TqSdkSource,
