@@ -330,6 +330,7 @@ class BatchingSink:
                 validator_version=d.validation.validator_version if d.validation else 0,
                 status=str(d.validation.status) if d.validation else "unvalidated",
                 written_at=now,
+                source=self.source_name,
             )
             for d in written
         ]

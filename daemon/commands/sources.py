@@ -93,7 +93,7 @@ def main(args: argparse.Namespace) -> int:
             code = exitcodes.DAYS_FAILED
         steps.append(("ticks", what, took))
     except FatalError as exc:
-        report["error"], code = str(exc), exc.exit_code
+        report["error"], code = str(exc), exitcodes.code_for(exc)
     except RetryableError as exc:
         report["error"], code = str(exc), exitcodes.TEMPFAIL
     except GhtraderError as exc:

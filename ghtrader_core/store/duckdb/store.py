@@ -150,7 +150,6 @@ class DuckDBStore(ValidationTables):
     ) -> None:
         if not checkpoints and not manifest:
             return
-        sources = {(m.symbol, m.trading_day): m.source for m in manifest}
         cps = [
             (
                 c.symbol,
@@ -161,7 +160,7 @@ class DuckDBStore(ValidationTables):
                 c.validator_version,
                 c.status,
                 c.written_at,
-                c.source or sources.get((c.symbol, c.trading_day)),
+                c.source,
             )
             for c in checkpoints
         ]

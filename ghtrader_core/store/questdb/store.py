@@ -252,7 +252,6 @@ class QuestDBStore(QuestDBReads):
     async def write_checkpoints(
         self, checkpoints: Sequence[Checkpoint], manifest: Sequence[ManifestEntry]
     ) -> None:
-        sources = {(m.symbol, m.trading_day): m.source for m in manifest}
         await self.pg.executemany(
             q.CHECKPOINT_INSERT,
             [
@@ -265,7 +264,7 @@ class QuestDBStore(QuestDBReads):
                     c.validator_version,
                     c.status,
                     c.written_at,
-                    c.source or sources.get((c.symbol, c.trading_day)),
+                    c.source,
                 )
                 for c in checkpoints
             ],
