@@ -169,12 +169,12 @@ class AsyncReader:
         plus ``segment``; ``frame.attrs["excluded"]`` lists the days left out."""
         plan = await self.plan(symbol, start, end, statuses)
         cols = tick_columns(columns)
-        days = plan.days
-        if days:
-            raw = await self._sql.ticks(plan.symbol, min(days), max(days), cols)
-            frame = assemble(raw, plan, cols)
-        else:
+        parts = [await self._sql.ticks(plan.symbol, a, b, cols) for a, b in plan.runs()]
+        if not parts:
             frame = empty_frame(cols)
+        else:
+            raw = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+            frame = assemble(raw, plan, cols)
         frame.attrs["excluded"] = list(plan.excluded)
         return frame
 

@@ -86,6 +86,21 @@ class DayPlan:
     def days(self) -> list[date]:
         return list(self.wanted["trading_day"])
 
+    def runs(self) -> list[tuple[date, date]]:
+        """The wanted days as runs (first, last) of consecutive stored days: a read is
+        one query per run, and a day left out is never transferred."""
+        wanted = self.index["status"].isin(self.statuses).to_numpy()
+        days = list(self.index["trading_day"])
+        out: list[tuple[date, date]] = []
+        for i, keep in enumerate(wanted):
+            if not keep:
+                continue
+            if i and wanted[i - 1]:
+                out[-1] = (out[-1][0], days[i])
+            else:
+                out.append((days[i], days[i]))
+        return out
+
     def contract_of(self) -> dict[date, str]:
         return dict(zip(self.index["trading_day"], self.index["contract"], strict=True))
 

@@ -35,6 +35,10 @@ class QuestDBConfig(BaseModel):
     sender_threads: int = Field(1, ge=1, le=16)  # ILP worker threads, one Sender each
     max_buf_size_mb: int = Field(1024, ge=16)  # one batch is one buffer: ~0.5 kB per L5 row
     request_timeout_s: float = Field(60.0, gt=0)  # per flush, plus size / min throughput
+    # bytes/s the client expects a flush to reach: it adds batch bytes / this to the
+    # time-out (a 100 MB batch at the client's 100 KiB/s: +17 min); 0 adds nothing
+    request_min_throughput: int = Field(102_400, ge=0)
+    read_via: Literal["http", "pgwire"] = "http"  # tick reads: /exp CSV, or PGWire rows
     retry_timeout_s: float = Field(10.0, ge=0)  # the client's own retries of one flush
     connect_timeout_s: float = Field(10.0, gt=0)
     query_timeout_s: float = Field(60.0, gt=0)
@@ -66,9 +70,11 @@ def questdb_settings(q: QuestDBConfig, environ: Mapping[str, str] | None = None)
             threads=q.sender_threads,
             max_buf_size=q.max_buf_size_mb * 1024 * 1024,
             request_timeout_ms=int(q.request_timeout_s * 1000),
+            request_min_throughput=q.request_min_throughput,
             retry_timeout_ms=int(q.retry_timeout_s * 1000),
             username=q.user if q.http_auth else None,
             password=secret.value if q.http_auth else None,
+            http_reads=q.read_via == "http",
         ),
         pg=PgSettings(
             host=q.host,

@@ -186,10 +186,14 @@ class IlpSettings:
     threads: int = 1
     max_buf_size: int = 1 << 30
     request_timeout_ms: int = 60_000
+    # The client adds batch bytes / this (bytes per second) to ``request_timeout_ms``, so
+    # a flush into a frozen server waits that much longer; 0 adds nothing.
+    request_min_throughput: int = 102_400
     retry_timeout_ms: int = 10_000
     keep_buffer_bytes: int = 256 << 20  # a thread keeps its buffer up to this capacity
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    http_reads: bool = True  # tick ranges over this server's /exp (else PGWire): read.py
 
     def conf(self) -> str:
         """The client configuration string, without credentials (it may be logged)."""
@@ -197,7 +201,9 @@ class IlpSettings:
         return (
             f"{scheme}::addr={self.host}:{self.port};protocol_version={self.protocol_version};"
             f"auto_flush=off;max_buf_size={self.max_buf_size};"
-            f"request_timeout={self.request_timeout_ms};retry_timeout={self.retry_timeout_ms};"
+            f"request_timeout={self.request_timeout_ms};"
+            f"request_min_throughput={self.request_min_throughput};"
+            f"retry_timeout={self.retry_timeout_ms};"
         )
 
 

@@ -1,8 +1,8 @@
 """The QuestDB half of the read API: registered statements behind ``ticks``, ``days``, ``bars``.
 
-Every statement is a registered ``Sql`` (the parser test sees them all), so a column
-subset cannot be chosen per call: ``ticks`` reads the full row and the core keeps the
-columns asked for. Tick reads filter on a ``ts`` window around the trading days as well
+Every statement is a registered ``Sql`` (the parser test sees them all). Ticks are read
+by ``tick_reads``: one statement per run of days, only the columns asked for, over HTTP
+``/exp`` or PGWire. Tick reads filter on a ``ts`` window around the trading days as well
 as on ``trading_day`` so QuestDB prunes partitions. Bars are QuestDB's own ``SAMPLE BY``
 (``ALIGN TO CALENDAR``; 12-hour buckets offset to 18:00 Beijing for sessions) keyed by
 trading day and contract, so no bar spans two trading days and therefore no roll.
@@ -13,29 +13,31 @@ by several runs names the latest run that wrote exactly the stored data.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
-from operator import itemgetter
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ghtrader_core.store.questdb.ilp import IlpSettings
 from ghtrader_core.store.questdb.pg import PgClient
 from ghtrader_core.store.questdb.sql import Sql
+from ghtrader_core.store.questdb.tick_reads import (
+    EXAMPLE,
+    TICK_FILTER,
+    TickRanges,
+    as_ts,
+    record_column,
+    tick_window,
+)
 from ghtrader_core.store.reading import (
     BAR_COLUMNS,
     BAR_EVERY,
     DAY_INDEX_COLUMNS,
     SPAN_COLUMNS,
 )
-from ghtrader_core.ticks import FLOAT_COLUMNS
 
 _T = datetime(2025, 11, 3)
-_W0, _W1 = datetime(2025, 10, 29), datetime(2025, 11, 4)  # example ts window
-# The UTC window around trading days start..end that holds their ticks (night sessions
-# open the evening before, up to a long weekend earlier; day sessions end by 15:15 Beijing).
-WINDOW_BEFORE = timedelta(days=5)
-WINDOW_AFTER = timedelta(days=1)
 
 DAY_CHECKPOINTS = Sql(
     "read_day_checkpoints",
@@ -54,22 +56,12 @@ DAY_MANIFESTS = Sql(
     "WHERE m.symbol = $1 AND m.trading_day >= $2 AND m.trading_day <= $3",
     ("KQ.m@SHFE.cu", _T, _T),
 )
-_TICK_FILTER = (
-    "WHERE ts >= $1 AND ts < $2 AND symbol = $3 AND trading_day >= $4 AND trading_day <= $5"
-)
-_EXAMPLE = (_W0, _W1, "KQ.m@SHFE.cu", _T, _T)
+_TICK_FILTER, _EXAMPLE = TICK_FILTER, EXAMPLE
 TICK_SPANS = Sql(
     "read_tick_spans",
     "SELECT trading_day, min(cast(ts AS LONG)), max(cast(ts AS LONG)), count() FROM ticks "
     + _TICK_FILTER
     + " GROUP BY trading_day ORDER BY trading_day",
-    _EXAMPLE,
-)
-READ_TICKS = Sql(
-    "read_ticks_range",
-    "SELECT id, cast(ts AS LONG), " + ", ".join(FLOAT_COLUMNS) + ", trading_day FROM ticks "
-    + _TICK_FILTER
-    + " ORDER BY ts, id",
     _EXAMPLE,
 )
 _AGGREGATES = (
@@ -108,8 +100,6 @@ BARS = {
 assert set(BARS) == set(BAR_EVERY)
 
 
-def _ts(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day)
 
 
 def _day(value: Any) -> date:
@@ -127,36 +117,30 @@ def _ns(value: Any) -> int:
     return int(value)
 
 
-def _column(rows: Sequence[Sequence[Any]], i: int, dtype: str) -> np.ndarray:
-    """Column ``i`` of asyncpg records, NULL as NaN: straight from the records at C speed
-    (no transposed copy of the rows), vectorised repair when a NULL is among them."""
-    try:
-        return np.fromiter(map(itemgetter(i), rows), dtype=dtype, count=len(rows))
-    except TypeError:  # a None among the values
-        column = np.array([r[i] for r in rows], dtype=object)
-        column[pd.isna(column)] = np.nan
-        return column.astype(dtype)
-
-
 def _floats(values: Sequence[Any]) -> np.ndarray:
-    return _column([(v,) for v in values], 0, "float64")
-
-
-def tick_window(symbol: str, start: date, end: date) -> tuple[Any, ...]:
-    """The arguments of the tick statements (``_TICK_FILTER``) for days ``start``..``end``."""
-    return (_ts(start) - WINDOW_BEFORE, _ts(end) + WINDOW_AFTER, symbol, _ts(start), _ts(end))
+    return record_column([(v,) for v in values], 0, "float64")
 
 
 class QuestDBReader:
-    """``StoreReader`` over a ``QuestDBStore``'s PGWire client (handed out by ``reader()``)."""
+    """``StoreReader`` over a ``QuestDBStore``'s clients (handed out by ``reader()``):
+    ticks over the HTTP server's ``/exp`` when ``http`` is given (``tick_reads``), the
+    rest (and ticks without ``http``) over PGWire."""
 
-    def __init__(self, pg: PgClient) -> None:
+    def __init__(
+        self, pg: PgClient, http: IlpSettings | None = None, timeout_s: float = 60.0
+    ) -> None:
         self._pg = pg
+        self._ticks = TickRanges(pg, http if http is None or http.http_reads else None, timeout_s)
+
+    @property
+    def transport(self) -> str:
+        """How tick ranges travel: ``http`` (``/exp`` CSV) or ``pgwire``."""
+        return self._ticks.transport
 
     async def day_index(self, symbol: str, start: date, end: date) -> pd.DataFrame:
-        rows = await self._pg.fetch(DAY_CHECKPOINTS, symbol, _ts(start), _ts(end))
+        rows = await self._pg.fetch(DAY_CHECKPOINTS, symbol, as_ts(start), as_ts(end))
         latest: dict[tuple[date, str], tuple[Any, str, str]] = {}
-        for m in await self._pg.fetch(DAY_MANIFESTS, symbol, _ts(start), _ts(end)):
+        for m in await self._pg.fetch(DAY_MANIFESTS, symbol, as_ts(start), as_ts(end)):
             key = (_day(m[0]), str(m[1]))
             rank = (m[4] or datetime.min, str(m[3]))
             if key not in latest or rank > (latest[key][0], latest[key][2]):
@@ -191,23 +175,7 @@ class QuestDBReader:
     async def ticks(
         self, symbol: str, start: date, end: date, columns: Sequence[str]
     ) -> pd.DataFrame:
-        rows = await self._pg.fetch(READ_TICKS, *tick_window(symbol, start, end))
-        names = ["id", "datetime", *FLOAT_COLUMNS, "trading_day"]
-        if not rows:
-            frame = pd.DataFrame({n: pd.Series([], dtype="float64") for n in names})
-            frame["id"] = frame["id"].astype("int64")
-            frame["datetime"] = frame["datetime"].astype("int64")
-            frame["trading_day"] = frame["trading_day"].astype("datetime64[ns]")
-            return frame
-        data: dict[str, Any] = {
-            "id": _column(rows, 0, "int64"),
-            "datetime": _column(rows, 1, "int64"),
-        }
-        for i, name in enumerate(FLOAT_COLUMNS, start=2):
-            data[name] = _column(rows, i, "float64")
-        days = list(map(itemgetter(len(names) - 1), rows))
-        data["trading_day"] = np.array(days, dtype="datetime64[ns]")
-        return pd.DataFrame(data, columns=names)
+        return await self._ticks.read(symbol, start, end, columns)
 
     async def bars(self, symbol: str, start: date, end: date, every: str) -> pd.DataFrame:
         if every not in BAR_EVERY:

@@ -174,7 +174,8 @@ class QuestDBStore(QuestDBReads):
 
     def reader(self) -> QuestDBReader:
         """The read API's statements (``ghtrader_core.read``) over this store's client."""
-        return QuestDBReader(self.pg)
+        # qread seam: ticks over the HTTP server's /exp (QuestDBReader picks by settings)
+        return QuestDBReader(self.pg, self.settings.ilp, self.settings.pg.query_timeout_s)
 
     async def _ping_ilp(self) -> None:
         await anyio.to_thread.run_sync(
