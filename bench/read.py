@@ -14,8 +14,18 @@ exchange, 55,800 L5 ticks a day, inline validation), then, in one run on the sam
 Raw and API runs alternate and each figure is the median of ``--repeat`` runs, so load
 from other processes hits both alike; ``ratio`` = api rows/s / raw rows/s.
 With ``--questdb-ilp``/``--questdb-pg`` (or GHTRADER_TEST_QUESTDB_ILP/_PG) the same is
-measured on that QuestDB (filled with the same days; re-filling is idempotent), the raw
-side being asyncpg ``fetch`` of the same statement the store runs.
+measured on that QuestDB (filled with the same days; re-filling is idempotent). There
+every option runs in the same alternating rounds on the same rows:
+
+- raw (``raw_rows_per_s``, the baseline of ``ratio``): asyncpg ``fetch`` of the statement
+  the store runs (all columns, whole range);
+- raw_exp (``raw_exp_rows_per_s``, ``ratio_vs_raw_exp``): the same statement through
+  QuestDB's HTTP ``/exp`` with ``urllib`` + ``pyarrow.csv.read_csv`` (the fastest raw
+  client path we found, so the API is also held against it);
+- api: ``Reader.ticks`` with the store's default transport (``read_via = "http"``);
+- api_pgwire (``api_pgwire_rows_per_s``, ``ratio_pgwire``): the same with
+  ``read_via = "pgwire"``;
+- projected (``projected_rows_per_s``): ``Reader.ticks(columns=["last_price"])``.
 
     .venv/bin/python bench/read.py [--days 20] [--repeat 5] [--json]
 """
@@ -30,15 +40,18 @@ import statistics
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urlencode, urlparse
 
 import anyio
 import asyncpg
 import duckdb
+import pyarrow.csv as pa_csv
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -54,8 +67,8 @@ from ghtrader_core.store.base import Store  # noqa: E402
 from ghtrader_core.store.duckdb.store import DuckDBStore  # noqa: E402
 from ghtrader_core.store.questdb.ilp import IlpSettings  # noqa: E402
 from ghtrader_core.store.questdb.pg import PgSettings  # noqa: E402
-from ghtrader_core.store.questdb.read import READ_TICKS, tick_window  # noqa: E402
 from ghtrader_core.store.questdb.store import QuestDBSettings, QuestDBStore  # noqa: E402
+from ghtrader_core.store.questdb.tick_reads import READ_TICKS, tick_window  # noqa: E402
 
 SYMBOL = "KQ.m@SHFE.cu"
 FIRST = date(2025, 11, 3)
@@ -89,21 +102,40 @@ def timed(fn: Callable[[], int]) -> tuple[float, int]:
     return time.perf_counter() - started, rows
 
 
-def compare(
-    reader: Reader, raw: Callable[[], int], days: list[date], repeat: int, out: Path
-) -> dict[str, Any]:
-    """Alternating raw/api runs over all days, single-day latency, one export."""
-    raw_s, api_s = [], []
+def alternate(
+    runs: dict[str, Callable[[], int]], repeat: int
+) -> tuple[int, dict[str, float]]:
+    """Median seconds of each run over ``repeat`` rounds, the order rotated every round so
+    load from other processes hits all alike; every run must read the same rows."""
+    seconds: dict[str, list[float]] = {name: [] for name in runs}
+    names = list(runs)
     rows = 0
     for i in range(repeat):
-        runs = [("raw", raw), ("api", lambda: len(reader.ticks(SYMBOL, days[0], days[-1],
-                                                               statuses=ALL_STATUSES)))]
-        for name, fn in runs if i % 2 == 0 else runs[::-1]:
-            seconds, n = timed(fn)
-            (raw_s if name == "raw" else api_s).append(seconds)
+        k = i % len(names)
+        for name in names[k:] + names[:k]:
+            took, n = timed(runs[name])
+            seconds[name].append(took)
             if rows and n != rows:
                 raise SystemExit(f"{name} read {n} rows, expected {rows}")
             rows = n
+    return rows, {name: statistics.median(s) for name, s in seconds.items()}
+
+
+def api_run(reader: Reader, days: list[date], **kw: Any) -> Callable[[], int]:
+    return lambda: len(reader.ticks(SYMBOL, days[0], days[-1], statuses=ALL_STATUSES, **kw))
+
+
+def compare(
+    reader: Reader,
+    raw: Callable[[], int],
+    days: list[date],
+    repeat: int,
+    out: Path,
+    more: dict[str, Callable[[], int]] | None = None,
+) -> dict[str, Any]:
+    """Alternating raw/api (and ``more``) runs over all days, single-day latency, one
+    export. ``more`` runs read the same rows; their rates come back as ``<name>_rows_per_s``."""
+    rows, median = alternate({"raw": raw, "api": api_run(reader, days), **(more or {})}, repeat)
     day_ms = []
     for _ in range(repeat):
         for day in days:
@@ -111,9 +143,9 @@ def compare(
                                                                statuses=ALL_STATUSES)))
             day_ms.append(seconds * 1000)
     summary = reader.export(out, [SYMBOL], days[0], days[-1], statuses=ALL_STATUSES)
-    api = rows / statistics.median(api_s)
-    raw_rate = rows / statistics.median(raw_s)
-    return {
+    api = rows / median["api"]
+    raw_rate = rows / median["raw"]
+    result = {
         "days": len(days),
         "rows": rows,
         "api_rows_per_s": round(api),
@@ -123,6 +155,9 @@ def compare(
         "day_median_ms": round(statistics.median(day_ms), 1),
         "export_rows_per_s": round(summary.rows_written / summary.wall_s),
     }
+    for name in more or {}:
+        result[f"{name}_rows_per_s"] = round(rows / median[name])
+    return result
 
 
 def duckdb_figures(tmp: Path, days: list[date], repeat: int) -> dict[str, Any]:
@@ -161,10 +196,21 @@ def questdb_settings(ilp: str, pg: str) -> QuestDBSettings:
     )
 
 
+def exp_csv(ilp: str, sql: str) -> int:
+    """A raw client's read over QuestDB's HTTP /exp: urllib + pyarrow's CSV reader."""
+    host, port = re.search(r"addr=([^;]+);", ilp).group(1).rsplit(":", 1)  # type: ignore[union-attr]
+    url = f"http://{host}:{port}/exp?" + urlencode({"query": sql})
+    with urllib.request.urlopen(url, timeout=120) as response:
+        return int(pa_csv.read_csv(response).num_rows)
+
+
 def questdb_figures(tmp: Path, days: list[date], repeat: int, ilp: str, pg: str) -> dict[str, Any]:
     settings = questdb_settings(ilp, pg)
     fill(QuestDBStore(settings), tmp, days)
-    with Reader.open(QuestDBStore(settings)) as reader:
+    pgwire = replace(settings, ilp=replace(settings.ilp, http_reads=False))
+    with Reader.open(QuestDBStore(settings)) as reader, Reader.open(
+        QuestDBStore(pgwire)
+    ) as over_pg:
         args = tick_window(SYMBOL, days[0], days[-1])
 
         async def fetch() -> int:
@@ -174,7 +220,19 @@ def questdb_figures(tmp: Path, days: list[date], repeat: int, ilp: str, pg: str)
             finally:
                 await conn.close()
 
-        return compare(reader, lambda: anyio.run(fetch), days, repeat, tmp / "export-questdb")
+        more = {
+            "raw_exp": lambda: exp_csv(ilp, READ_TICKS.render(args)),
+            "api_pgwire": api_run(over_pg, days),
+            "projected": api_run(reader, days, columns=["last_price"]),
+        }
+        transport = reader.aio._sql.transport  # type: ignore[attr-defined]
+        result = compare(
+            reader, lambda: anyio.run(fetch), days, repeat, tmp / "export-questdb", more
+        )
+    result["transport"] = transport
+    result["ratio_pgwire"] = round(result["api_pgwire_rows_per_s"] / result["raw_rows_per_s"], 3)
+    result["ratio_vs_raw_exp"] = round(result["api_rows_per_s"] / result["raw_exp_rows_per_s"], 3)
+    return result
 
 
 def main() -> None:
@@ -208,6 +266,12 @@ def main() -> None:
         print(f"{name:8} {r['api_rows_per_s']:>12,} {r['raw_rows_per_s']:>12,} "
               f"{r['ratio']:>6.2f} {r['day_p95_ms']:>11} {r['day_median_ms']:>11} "
               f"{r['export_rows_per_s']:>14,}")
+    if quest is not None:
+        print(f"questdb: api over {quest['transport']}; raw /exp CSV "
+              f"{quest['raw_exp_rows_per_s']:,} rows/s (api/raw_exp "
+              f"{quest['ratio_vs_raw_exp']:.2f}); api over PGWire "
+              f"{quest['api_pgwire_rows_per_s']:,} rows/s (ratio {quest['ratio_pgwire']:.2f}); "
+              f"ticks(columns=[last_price]) {quest['projected_rows_per_s']:,} rows/s")
 
 
 if __name__ == "__main__":
