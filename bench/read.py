@@ -251,6 +251,11 @@ def main() -> None:
             quest = questdb_figures(
                 Path(tmp), days, args.repeat, args.questdb_ilp, args.questdb_pg
             )
+    if quest is not None and quest["rows"] != result["rows"]:
+        raise SystemExit(
+            f"QuestDB returned {quest['rows']:,} rows for these days, DuckDB {result['rows']:,}:"
+            " the server holds other data for them (use a server without ghtraderd tables)"
+        )
     result["questdb"] = quest
     if args.json:
         print(json.dumps(result))
@@ -267,7 +272,7 @@ def main() -> None:
               f"{r['ratio']:>6.2f} {r['day_p95_ms']:>11} {r['day_median_ms']:>11} "
               f"{r['export_rows_per_s']:>14,}")
     if quest is not None:
-        print(f"questdb: api over {quest['transport']}; raw /exp CSV "
+        print(f"questdb ({quest['rows']:,} rows): api over {quest['transport']}; raw /exp CSV "
               f"{quest['raw_exp_rows_per_s']:,} rows/s (api/raw_exp "
               f"{quest['ratio_vs_raw_exp']:.2f}); api over PGWire "
               f"{quest['api_pgwire_rows_per_s']:,} rows/s (ratio {quest['ratio_pgwire']:.2f}); "
