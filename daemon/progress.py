@@ -8,7 +8,6 @@ of what rich does that we use.)"""
 from __future__ import annotations
 
 import sys
-import time
 from datetime import date
 from typing import TextIO
 
@@ -16,6 +15,7 @@ import structlog
 
 from daemon.events import Observer, StoredDay
 from daemon.logs import keep_below
+from ghtrader_core.calendar import SYSTEM_CLOCK, Clock
 
 log = structlog.get_logger("ghtraderd.progress")
 
@@ -25,8 +25,14 @@ class Progress(Observer):
     every ``every_s`` seconds or ``every_days`` days (a run reads like a timeline)."""
 
     def __init__(
-        self, stream: TextIO | None = None, *, every_s: float = 15.0, every_days: int = 25
+        self,
+        stream: TextIO | None = None,
+        *,
+        every_s: float = 15.0,
+        every_days: int = 25,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
+        self.clock = clock
         self.stream = stream if stream is not None else sys.stderr
         self.tty = self.stream.isatty()
         self.every_s = every_s
@@ -35,7 +41,7 @@ class Progress(Observer):
         self.done = 0
         self.failed = 0
         self.rows = 0
-        self.started = time.monotonic()
+        self.started = self.clock.monotonic()
         self._last_log = self.started
         self._last_logged_days = 0
 
@@ -55,7 +61,7 @@ class Progress(Observer):
 
     def _line(self) -> str:
         finished = self.done + self.failed
-        elapsed = time.monotonic() - self.started
+        elapsed = self.clock.monotonic() - self.started
         width = 30
         filled = int(width * finished / self.todo) if self.todo else width
         bar = "#" * filled + "." * (width - filled)
@@ -66,7 +72,7 @@ class Progress(Observer):
 
     def _show(self) -> None:
         finished = self.done + self.failed
-        elapsed = time.monotonic() - self.started
+        elapsed = self.clock.monotonic() - self.started
         if self.tty:
             self.stream.write("\r" + self._line())
             if self.stream is sys.stderr:
@@ -76,7 +82,7 @@ class Progress(Observer):
                 keep_below(None)
             self.stream.flush()
             return
-        now = time.monotonic()
+        now = self.clock.monotonic()
         if (
             now - self._last_log >= self.every_s
             or finished - self._last_logged_days >= self.every_days

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ghtrader_core.calendar import TradingCalendar
+from ghtrader_core.calendar import SYSTEM_CLOCK, Clock, TradingCalendar
 from ghtrader_core.errors import GhtraderError
 
 Role = Literal["store", "source"]
@@ -31,6 +31,7 @@ class BuildContext:
     read_only: bool = False  # a command that only reads: never create a store
     concurrency: int = 1  # download.concurrency: sources size their worker pools by it
     environ: Mapping[str, str] | None = None  # None: os.environ (secrets)
+    clock: Clock = SYSTEM_CLOCK  # the composition root's clock: timestamps a backend writes
 
 
 @dataclass(frozen=True)
