@@ -86,6 +86,12 @@ def classify(exc: BaseException) -> GhtraderError | None:
     return None
 
 
+def registered(role: Role) -> tuple[Backend, ...]:
+    """Every backend of ``role``, by kind (the config builds its sub-tables from these)."""
+    discover()
+    return tuple(b for (r, _), b in sorted(_REGISTRY.items()) if r == role)
+
+
 def kinds(role: Role) -> tuple[str, ...]:
     discover()
     return tuple(sorted(k for r, k in _REGISTRY if r == role))
