@@ -69,7 +69,8 @@ class Daemon(Endpoints):
         self.controls = LiveControls()
         self.calendar: TradingCalendar = build_calendar(cfg)
         self.coverage = CoverageCache(self.calendar)
-        self.observers = Observers([self.metrics, self.board, self.coverage, Progress(clock=clock)])
+        self.progress = Progress(clock=clock)
+        self.observers = Observers([self.metrics, self.board, self.coverage, self.progress])
         self.metrics.in_flight.set_function(lambda: len(self.controls.in_flight))
         self.should_exit = anyio.Event()
         self.forced = False
@@ -232,6 +233,7 @@ class Daemon(Endpoints):
                 await self.should_exit.wait()
         finally:
             self._pass_stop = self._pass_scope = None
+            self.progress.close()  # a drained pass gives the terminal back
             self._last_pass_at = self.clock.monotonic()
             self.metrics.days_pending.set(0)
         if self.forced:
