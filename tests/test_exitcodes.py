@@ -99,3 +99,45 @@ def test_a_backend_library_error_that_escaped_is_classified_by_its_backend() -> 
     assert code == 73 and "No space left" in line  # StoreWriteError, not a bug
     code, _ = describe(duckdb.Error("Corrupt database file: checksum mismatch"))
     assert code == 73
+
+
+def test_a_reader_that_leaves_ends_the_command_quietly(tmp_path: Path) -> None:
+    """``ghtraderd ... | head -1``: no "Exception ignored ... BrokenPipeError", no 120.
+    Buffered output (what a pipe gets without PYTHONUNBUFFERED) meets a closed pipe."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.pipeline_helpers import small_config
+
+    config = small_config(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    for args in (["check-config", "-c", str(config)], ["--help"], ["check-config"]):
+        read, write = os.pipe()
+        os.close(read)  # the reader is gone before the command writes anything
+        done = subprocess.run(
+            [sys.executable, "-m", "daemon.cli", *args],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=ROOT,
+            timeout=120,
+        )
+        os.close(write)
+        expected = 2 if args == ["check-config"] else 0  # a usage error keeps its code
+        assert done.returncode == expected, (args, done.stderr)
+        assert b"BrokenPipe" not in done.stderr and b"Traceback" not in done.stderr
+
+
+def test_a_bug_names_the_readme_section_that_says_how_to_report_it() -> None:
+    from daemon import errors_exit
+
+    page, _, anchor = errors_exit.REPORT_URL.partition("#")
+    headings = [
+        line.lstrip("#").strip().lower().replace(" ", "-")
+        for line in (ROOT / page).read_text().splitlines()
+        if line.startswith("#")
+    ]
+    assert anchor in headings
+    code, line = describe(KeyError("boom"))
+    assert code == 70 and errors_exit.REPORT_URL in line and "\n" not in line
