@@ -15,7 +15,7 @@ from datetime import date, datetime
 import numpy as np
 
 from ghtrader_core.calendar import BEIJING as BEIJING  # daemon.timetable imports it here
-from ghtrader_core.calendar import SYSTEM_CLOCK, Clock, TradingCalendar
+from ghtrader_core.calendar import SYSTEM_CLOCK, Clock, TradingCalendar, beijing_now
 from ghtrader_core.store.base import Store
 from ghtrader_core.symbols import MainSymbol, parse_main
 
@@ -57,7 +57,7 @@ def last_complete_day(
 ) -> date:
     """The latest trading day whose sessions are all over (Beijing time), at ``now`` or
     else at the clock's present."""
-    local = (now or clock.now()).astimezone(BEIJING)
+    local = now.astimezone(BEIJING) if now is not None else beijing_now(clock)
     today = local.date()
     if calendar.is_trading_day(today) and local.hour >= DAY_CLOSE_HOUR:
         return today
