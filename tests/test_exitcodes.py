@@ -141,3 +141,4 @@ def test_a_bug_names_the_readme_section_that_says_how_to_report_it() -> None:
     assert anchor in headings
     code, line = describe(KeyError("boom"))
     assert code == 70 and errors_exit.REPORT_URL in line and "\n" not in line
+    Path(line.split("traceback saved to ")[1].split("):")[0]).unlink()  # leave no file behind
