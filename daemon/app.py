@@ -15,9 +15,7 @@ per retry of failed days. A reload that changes what is planned drains the runni
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +32,14 @@ from daemon.http import HttpServer
 from daemon.lifecycle import opened
 from daemon.logs import configure_logging
 from daemon.metrics import Metrics, instrument_store
-from daemon.pipeline import LiveControls, Summary, backfill, code_version, utc_now
+from daemon.pipeline import LiveControls, Summary, backfill, code_version
 from daemon.planner import PlanError
 from daemon.progress import Progress
 from daemon.reload import diff
 from daemon.status import StatusBoard
 from daemon.systemd import Notifier
 from daemon.timetable import effective_end, next_new_day_at
-from ghtrader_core.calendar import TradingCalendar
+from ghtrader_core.calendar import SYSTEM_CLOCK, Clock, TradingCalendar
 from ghtrader_core.errors import ConfigInvalidError, RetryableError
 from ghtrader_core.sources.base import TickSource
 from ghtrader_core.store.base import Store
@@ -59,18 +57,20 @@ class Daemon(Endpoints):
         cfg: Config,
         *,
         notifier: Notifier,
-        now: Callable[[], datetime] = utc_now,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.config_path = config_path
         self.cfg = cfg
         self.notifier = notifier
-        self.now = now
-        self.metrics = Metrics(version=code_version())
-        self.board = StatusBoard(wall=now)
+        self.clock = clock  # the one clock: passed to everything below that tells time
+        self.now = clock.now
+        self.metrics = Metrics(version=code_version(), clock=clock)
+        self.board = StatusBoard(clock)
         self.controls = LiveControls()
         self.calendar: TradingCalendar = build_calendar(cfg)
         self.coverage = CoverageCache(self.calendar)
-        self.observers = Observers([self.metrics, self.board, self.coverage, Progress()])
+        self.progress = Progress(clock=clock)
+        self.observers = Observers([self.metrics, self.board, self.coverage, self.progress])
         self.metrics.in_flight.set_function(lambda: len(self.controls.in_flight))
         self.should_exit = anyio.Event()
         self.forced = False
@@ -96,7 +96,8 @@ class Daemon(Endpoints):
         """Start, run until drained, stop. Signals are not installed here: the command
         (``daemon.commands.run``) or a test calls ``begin_drain``/``force_exit``/``reload``."""
         cfg = self.cfg
-        async with opened(cfg, self.calendar, wrap=self._instrumented) as (store, source):
+        opening = opened(cfg, self.calendar, wrap=self._instrumented, clock=self.clock)
+        async with opening as (store, source):
             self._store, self._source = store, source
             await self.startup(store)
             async with anyio.create_task_group() as tg:
@@ -177,7 +178,7 @@ class Daemon(Endpoints):
         if self._end(self.cfg) > self._through:
             return True
         retry_at = self._last_pass_at + self.cfg.daemon.retry_failed_interval_s
-        return bool(self.board.failed) and time.monotonic() >= retry_at
+        return bool(self.board.failed) and self.clock.monotonic() >= retry_at
 
     def _seconds_until_due(self) -> float:
         cfg = self.cfg
@@ -190,7 +191,7 @@ class Daemon(Endpoints):
                 waits.append((at - self.now()).total_seconds())
         if self.board.failed:
             retry_at = self._last_pass_at + cfg.daemon.retry_failed_interval_s
-            waits.append(retry_at - time.monotonic())
+            waits.append(retry_at - self.clock.monotonic())
         return max(0.0, min(waits))
 
     async def _run_pass(self) -> None:
@@ -217,7 +218,7 @@ class Daemon(Endpoints):
                     stop=stop,
                     command="run",
                     controls=self.controls,
-                    now=self.now,
+                    clock=self.clock,
                 )
                 self.last_summary = summary
                 if not summary.interrupted:
@@ -232,7 +233,8 @@ class Daemon(Endpoints):
                 await self.should_exit.wait()
         finally:
             self._pass_stop = self._pass_scope = None
-            self._last_pass_at = time.monotonic()
+            self.progress.close()  # a drained pass gives the terminal back
+            self._last_pass_at = self.clock.monotonic()
             self.metrics.days_pending.set(0)
         if self.forced:
             log.warning("pass_abandoned", hint="days without a checkpoint are redone next start")

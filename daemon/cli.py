@@ -1,9 +1,16 @@
 """``ghtraderd``: the command line. Errors end as one clear line and a documented exit code
-(``daemon.errors_exit`` is the one place that maps them)."""
+(``daemon.errors_exit`` is the one place that maps them).
+
+A reader that goes away (``ghtraderd coverage | head -1``) is not an error: the output
+still buffered when it left is dropped quietly and the command keeps its own exit code
+(0 when it succeeded), instead of Python's "Exception ignored ... BrokenPipeError" and
+status 120 at interpreter exit (README "Exit codes").
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -22,11 +29,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse has already printed
+        return _flushed(exc.code if isinstance(exc.code, int) else 2 if exc.code else 0)
     try:
         code: int = args.func(args)
     except (Exception, KeyboardInterrupt, BaseExceptionGroup) as exc:
-        return exit_line(exc)
+        code = exit_line(exc)
+    return _flushed(code)
+
+
+def _flushed(code: int) -> int:
+    """Flush stdout now, while a broken pipe can still be handled quietly."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader left: drop the rest, and never flush into it again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return code
 
 

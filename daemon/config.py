@@ -9,16 +9,16 @@ here: see ``daemon.secrets``.
 from __future__ import annotations
 
 import hashlib
+import json
 import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal, get_origin
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_origin
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -30,14 +30,10 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from ghtrader_core.backends import kinds
-from ghtrader_core.calendar.history import HistoryError, regime_from_row
+from daemon.config_calendar import CalendarConfig, Section
+from ghtrader_core.backends import Role, kinds, registered
 from ghtrader_core.errors import ConfigInvalidError
-from ghtrader_core.sources.replay.backend import ReplayConfigModel
-from ghtrader_core.sources.synthetic.backend import SyntheticConfigModel
-from ghtrader_core.sources.tqsdk.backend import TqSdkConfigModel
-from ghtrader_core.store.questdb.backend import QuestDBConfig
-from ghtrader_core.symbols import Exchange, SymbolError, parse_main, variety_of
+from ghtrader_core.symbols import Exchange, SymbolError, parse_main
 from ghtrader_core.validation.thresholds import Thresholds
 
 ENV_PREFIX = "GHTRADERD_"
@@ -47,21 +43,39 @@ class ConfigError(ConfigInvalidError):
     """A config that cannot be used; the message names file, key, value and what is allowed."""
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _registered(role: Literal["store", "source"], kind: str) -> str:
+def _registered(role: Role, kind: str) -> str:
     known = kinds(role)
     if kind not in known:
         raise ValueError(f"unknown {role} kind {kind!r}; registered: {', '.join(known)}")
     return kind
 
 
-class StoreConfig(_Section):
+_S = TypeVar("_S", bound=Section)
+
+
+def _with_backend_tables(base: type[_S], role: Role) -> type[_S]:
+    """``base`` plus one field per registered backend of ``role`` that has a config model:
+    ``[<role>.<kind>]`` is validated by that backend's own model (unknown keys stay errors,
+    each model forbids extras). This module names no backend; the registry does."""
+    tables: dict[str, Any] = {
+        b.kind: (b.config_model, b.config_model())
+        for b in registered(role)
+        if b.config_model is not None
+    }
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        base.__name__.removesuffix("Base"),
+        __base__=base,
+        __module__=__name__,
+        __doc__=base.__doc__,
+        **tables,
+    )
+
+
+class StoreConfigBase(Section):
     """``[store]``: ``kind`` names a registered store (``ghtrader_core.backends``); each
-    store's own table (``[store.<kind>]``) is its package's model. ``path`` and
-    ``unwritable_timeout_s`` are the embedded store's, kept at this level as before."""
+    store's own table (``[store.<kind>]``) is its package's model, added from the
+    registry. ``path`` and ``unwritable_timeout_s`` are the embedded store's, kept at
+    this level as before."""
 
     kind: str = "duckdb"
     path: Path = Path("var/ghtrader.duckdb")
@@ -70,7 +84,6 @@ class StoreConfig(_Section):
     unwritable_timeout_s: float = Field(300.0, gt=0)
     duckdb_memory_limit_mb: int = Field(256, ge=64)  # DuckDB's buffer manager bound
     duckdb_threads: int = Field(2, ge=1, le=64)  # DuckDB's worker threads
-    questdb: QuestDBConfig = QuestDBConfig()
 
     @field_validator("kind")
     @classmethod
@@ -78,13 +91,11 @@ class StoreConfig(_Section):
         return _registered("store", value)
 
 
-class SourceConfig(_Section):
-    """``[source]``: ``kind`` names a registered source; ``[source.<kind>]`` its model."""
+class SourceConfigBase(Section):
+    """``[source]``: ``kind`` names a registered source; ``[source.<kind>]`` its model,
+    added from the registry."""
 
     kind: str = "synthetic"
-    synthetic: SyntheticConfigModel = SyntheticConfigModel()
-    tqsdk: TqSdkConfigModel = TqSdkConfigModel()
-    replay: ReplayConfigModel = ReplayConfigModel()
 
     @field_validator("kind")
     @classmethod
@@ -92,7 +103,7 @@ class SourceConfig(_Section):
         return _registered("source", value)
 
     @model_validator(mode="after")
-    def _selected_is_usable(self) -> SourceConfig:
+    def _selected_is_usable(self) -> SourceConfigBase:
         """The selected source's own check (e.g. a replay directory that exists)."""
         selected = getattr(self, self.kind, None)
         check = getattr(selected, "check_selected", None)
@@ -101,7 +112,15 @@ class SourceConfig(_Section):
         return self
 
 
-class IngestConfig(_Section):
+if TYPE_CHECKING:  # statically the shared fields; a backend reads its own table untyped
+    StoreConfig = StoreConfigBase
+    SourceConfig = SourceConfigBase
+else:
+    StoreConfig = _with_backend_tables(StoreConfigBase, "store")
+    SourceConfig = _with_backend_tables(SourceConfigBase, "source")
+
+
+class IngestConfig(Section):
     symbols: list[str] = Field(min_length=1)
     start: date
     end: date | None = None  # None: up to the last complete trading day
@@ -120,7 +139,7 @@ class IngestConfig(_Section):
         return out
 
 
-class DownloadConfig(_Section):
+class DownloadConfig(Section):
     concurrency: int = Field(4, ge=1, le=64)
     retry_attempts: int = Field(5, ge=1, le=100)
     retry_base_s: float = Field(1.0, ge=0)
@@ -129,7 +148,7 @@ class DownloadConfig(_Section):
     maintenance_max_waits: int = Field(4, ge=0)
 
 
-class SinkConfig(_Section):
+class SinkConfig(Section):
     queue_days: int = Field(8, ge=1, le=1024)
     flush_rows: int = Field(250_000, ge=1)
     # rows fetched and not yet durable (queue + batch + batches in flight); a day larger
@@ -141,124 +160,12 @@ class SinkConfig(_Section):
     retry_max_s: float = Field(30.0, ge=0)
 
 
-class NoNightModel(_Section):
-    first: date
-    last: date
-    exchanges: list[Exchange] = list(Exchange)
-
-
-class NightHoursModel(_Section):
-    """A dated night close, e.g. ``{ first = 2015-01-05, last = 2019-03-28,
-    exchanges = ["DCE"], end = "23:30" }``; ``varieties`` narrows it (``["DCE.m"]``)."""
-
-    first: date
-    last: date
-    end: str
-    exchanges: list[Exchange] = list(Exchange)
-    varieties: list[str] = []
-
-    @field_validator("end")
-    @classmethod
-    def _clock(cls, value: str) -> str:
-        hh, sep, mm = value.partition(":")
-        if not (sep and hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60):
-            raise ValueError(f"expected HH:MM, got {value!r}")
-        return value
-
-    @field_validator("varieties")
-    @classmethod
-    def _known(cls, value: list[str]) -> list[str]:
-        for name in value:
-            exchange, _, code = name.partition(".")
-            try:
-                variety_of(exchange, code)
-            except SymbolError as exc:
-                raise ValueError(f"{name!r}: {exc}") from None
-        return value
-
-    def end_s(self) -> int:
-        """Seconds after the evening's midnight; a close before noon is the next morning."""
-        hh, _, mm = self.end.partition(":")
-        seconds = int(hh) * 3600 + int(mm) * 60
-        return seconds + 86400 if seconds < 12 * 3600 else seconds
-
-
-class RegimeModel(_Section):
-    """A session-history row from config (``[[calendar.regimes]]``), in the columns of
-    ``ghtrader_core/calendar/session_history.csv``, for what the shipped history lacks,
-    e.g. ``{ exchanges = ["DCE"], varieties = ["bz"], session = "night",
-    kind = "introduced", first = 2025-07-08, start = "21:00", end = "23:00" }``.
-    Its confidence is ``config``: it judges at full severity."""
-
-    exchanges: list[Exchange]
-    varieties: list[str] = []  # codes; empty = every variety of ``exchanges``
-    session: Literal["night", "day"]
-    kind: Literal["introduced", "hours", "day-only", "one-off", "suspended", "auction"]
-    first: date | None = None
-    last: date | None = None
-    start: str = ""
-    end: str = ""
-    segments: str = ""  # day: "am1=09:00-10:15 am2=10:30-11:30 pm=13:30-15:00"
-    auction: str = ""
-    source: str = "config"
-    notes: str = ""
-
-    def row(self) -> dict[str, str]:
-        return {
-            "exchange": ";".join(e.value for e in self.exchanges),
-            "varieties": ";".join(self.varieties) or "*",
-            "session": self.session,
-            "kind": self.kind,
-            "first_trading_day": self.first.isoformat() if self.first else "",
-            "last_trading_day": self.last.isoformat() if self.last else "",
-            "start": self.start,
-            "end": self.end,
-            "segments": self.segments,
-            "auction": self.auction,
-            "confidence": "config",
-            "source": self.source,
-            "notes": self.notes,
-        }
-
-    @field_validator("varieties")
-    @classmethod
-    def _codes(cls, value: list[str]) -> list[str]:
-        return [c.strip() for c in value if c.strip()]
-
-    @model_validator(mode="after")
-    def _parses(self) -> RegimeModel:
-        for code in self.varieties:
-            if not any(_known(e, code) for e in self.exchanges):
-                where = ", ".join(e.value for e in self.exchanges)
-                raise ValueError(f"unknown variety {code!r} on {where}")
-        try:
-            regime_from_row(self.row(), "[[calendar.regimes]]")
-        except HistoryError as exc:
-            raise ValueError(str(exc)) from None
-        return self
-
-
-def _known(exchange: Exchange, code: str) -> bool:
-    try:
-        variety_of(exchange.value, code)
-    except SymbolError:
-        return False
-    return True
-
-
-class CalendarConfig(_Section):
-    extra_holidays: list[date] = []
-    no_night: list[NoNightModel] = [NoNightModel(first=date(2020, 2, 3), last=date(2020, 5, 6))]
-    night_hours: list[NightHoursModel] = []
-    regimes: list[RegimeModel] = []  # rows added to the shipped session history
-
-
-class LogConfig(_Section):
+class LogConfig(Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "console"] = "auto"
 
 
-class DaemonConfig(_Section):
+class DaemonConfig(Section):
     """``ghtraderd run``: schedule, drain and health of the long-running service."""
 
     drain_timeout_s: float = Field(60.0, gt=0)  # keep TimeoutStopSec= above this
@@ -270,7 +177,7 @@ class DaemonConfig(_Section):
     state_dir: Path = Path("var")  # holds the one-instance-per-store lock file
 
 
-class MetricsConfig(_Section):
+class MetricsConfig(Section):
     enabled: bool = True
     address: str = "127.0.0.1:9464"  # host:port of /metrics, /healthz, /readyz, /status
 
@@ -283,7 +190,7 @@ class MetricsConfig(_Section):
         return value
 
 
-class ValidationConfig(_Section):
+class ValidationConfig(Section):
     """``[validation]``: inline checks on every downloaded day, ``ghtraderd validate``, and
     the thresholds both judge by (see ``ghtrader_core.validation.thresholds``)."""
 
@@ -291,7 +198,7 @@ class ValidationConfig(_Section):
     concurrency: int = Field(4, ge=1, le=64)  # days re-validated at once by `validate`
     write_batch_days: int = Field(32, ge=1, le=10_000)  # results written per transaction
     gap_s: float = Field(5.0, gt=0)
-    gap_s_by_exchange: dict[Exchange, float] = {}
+    gap_s_by_exchange: dict[Exchange, float] = Field(default_factory=dict)
     gap_error_s: float = Field(30.0, gt=0)
     auction_tolerance_s: float = Field(300.0, ge=0)
     close_tolerance_s: float = Field(5.0, ge=0)
@@ -304,7 +211,7 @@ class ValidationConfig(_Section):
     min_rows: int = Field(32, ge=0)
     core_null_error_rate: float = Field(0.01, ge=0, le=1)
     l5_null_warn_rate: float = Field(0.05, ge=0, le=1)
-    l5_exchanges: list[Exchange] = [Exchange.SHFE, Exchange.INE]
+    l5_exchanges: list[Exchange] = Field(default_factory=lambda: [Exchange.SHFE, Exchange.INE])
     jump_mad_k: float = Field(30.0, gt=0)
     jump_min_ticks: float = Field(20.0, ge=0)
     max_examples: int = Field(10, ge=0, le=1000)
@@ -351,7 +258,8 @@ class Config(BaseSettings):
 
     def version(self) -> str:
         """A short hash of the effective config: changes whenever any value does."""
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)  # not field order
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 class _EnvSource(EnvSettingsSource):

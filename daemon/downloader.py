@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 
 import anyio
 import structlog
@@ -22,6 +21,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 from daemon.events import Observer
 from daemon.planner import Job
 from daemon.retry import RetryPolicy, call_with_retry
+from ghtrader_core.calendar import SYSTEM_CLOCK, Clock, naive_utc
 from ghtrader_core.errors import (
     FatalError,
     MaintenanceError,
@@ -49,8 +49,10 @@ class Downloader:
         *,
         concurrency: int,
         validator: Validator | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.source = source
+        self.clock = clock
         self.store = store
         self.policy = policy
         self.observer = observer
@@ -143,7 +145,7 @@ class Downloader:
             reason,
             permanent,
             attempts,
-            datetime.now(tz=UTC).replace(tzinfo=None),
+            naive_utc(self.clock),
         )
         # The dead letter must not be lost to a store hiccup: retried like the sink's writes.
         await call_with_retry(

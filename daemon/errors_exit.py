@@ -25,7 +25,10 @@ from ghtrader_core.errors import (
     StoreUnavailableError,
 )
 
-REPORT_URL = "https://github.com/ghtrader/ghtraderd/issues"
+# Where a bug is reported: the project has no public tracker address, so the one line
+# points at the README's "Reporting a bug" section, which says what to send and where
+# (tests/test_exitcodes.py checks the section exists).
+REPORT_URL = "README.md#reporting-a-bug"
 DEBUG_ENV = "GHTRADERD_DEBUG"
 
 
@@ -71,7 +74,7 @@ def describe(exc: BaseException) -> tuple[int, str]:
         saved = _save_traceback(exc)
         where = f"; traceback saved to {saved}" if saved else ""
         return code, (
-            f"ghtraderd: internal error (a bug in ghtraderd, please report it at {REPORT_URL}"
+            f"ghtraderd: internal error (a bug in ghtraderd, to report it see {REPORT_URL}"
             f"{where}): {type(leaf).__name__}: {text}"
         )
     if isinstance(leaf, StoreUnavailableError):

@@ -3,8 +3,8 @@ ends in which code.
 
 The README's "Exit codes" table is rendered from ``TABLE`` (a test compares them), and
 ``daemon.errors_exit`` turns an exception into its code and one line through
-``CLASS_CODES``. systemd's ``RestartPreventExitStatus=`` lists the codes whose ``restart``
-is False here.
+``CLASS_CODES``. systemd's ``RestartPreventExitStatus=`` (``systemd/ghtraderd.service``)
+is ``restart_prevented()``: every code whose ``restart`` is False here, but 0.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from ghtrader_core.errors import (
     AuthError,
     ConfigInvalidError,
     FatalError,
+    OutputPathError,
     PermanentError,
     RetryableError,
     SourceDownError,
     StoreLockedError,
-    StorePathError,
     StoreUnavailableError,
     StoreWriteError,
     UsageError,
@@ -96,7 +96,9 @@ TABLE: tuple[ExitCode, ...] = (
              "finish", False),
 )
 
-# Error class -> exit code. The most specific class wins (looked up along the MRO).
+# Error class -> exit code: the only place a class gets a code. The most specific class
+# wins, looked up along the MRO, so an adapter's subclass (QuestDBSchemaError is a
+# ConfigInvalidError, ExportPathError an OutputPathError) takes its base's code.
 CLASS_CODES: dict[type[BaseException], int] = {
     ConfigError: CONFIG,
     ConfigInvalidError: CONFIG,
@@ -104,7 +106,7 @@ CLASS_CODES: dict[type[BaseException], int] = {
     SymbolError: USAGE,
     UsageError: USAGE,
     PermanentError: USAGE,
-    StorePathError: CANTCREAT,
+    OutputPathError: CANTCREAT,  # StorePathError, StoreCorruptError, ExportPathError
     StoreWriteError: CANTCREAT,
     StoreLockedError: TEMPFAIL,
     SourceDownError: TEMPFAIL,
@@ -121,10 +123,12 @@ def code_for(exc: BaseException) -> int:
     for cls in type(exc).__mro__:
         if cls in CLASS_CODES:
             return CLASS_CODES[cls]
-        own = cls.__dict__.get("exit_code")  # an adapter's subclass may name its own
-        if isinstance(own, int):
-            return own
     return BUG
+
+
+def restart_prevented() -> str:
+    """The unit's ``RestartPreventExitStatus=`` value (a test keeps the unit equal)."""
+    return " ".join(str(row.code) for row in TABLE if not row.restart and row.code != OK)
 
 
 def markdown_table() -> str:

@@ -6,7 +6,14 @@ from __future__ import annotations
 from daemon.config import Config
 from daemon.downloader import Validator
 from ghtrader_core.backends import BuildContext, lookup
-from ghtrader_core.calendar import NightHours, NoNightPeriod, TradingCalendar, regime_from_row
+from ghtrader_core.calendar import (
+    SYSTEM_CLOCK,
+    Clock,
+    NightHours,
+    NoNightPeriod,
+    TradingCalendar,
+    regime_from_row,
+)
 from ghtrader_core.records import DayValidation
 from ghtrader_core.sources.base import TickSource
 from ghtrader_core.store.base import Store
@@ -31,26 +38,31 @@ def build_calendar(cfg: Config) -> TradingCalendar:
     )
 
 
-def build_source(cfg: Config, calendar: TradingCalendar) -> TickSource:
+def build_source(
+    cfg: Config, calendar: TradingCalendar, *, clock: Clock = SYSTEM_CLOCK
+) -> TickSource:
     """The configured source, built by its registered backend (credentials read there)."""
     backend = lookup("source", cfg.source.kind)
-    source: TickSource = backend.build(cfg.source, _context(cfg, calendar))
+    source: TickSource = backend.build(cfg.source, _context(cfg, calendar, clock=clock))
     return source
 
 
-def build_store(cfg: Config, *, read_only: bool = False) -> Store:
+def build_store(cfg: Config, *, read_only: bool = False, clock: Clock = SYSTEM_CLOCK) -> Store:
     """``read_only``: a command that only reads never creates a store where none is."""
-    ctx = _context(cfg, TradingCalendar(), read_only=read_only)
+    ctx = _context(cfg, TradingCalendar(), read_only=read_only, clock=clock)
     store: Store = lookup("store", cfg.store.kind).build(cfg.store, ctx)
     return store
 
 
-def _context(cfg: Config, calendar: TradingCalendar, *, read_only: bool = False) -> BuildContext:
+def _context(
+    cfg: Config, calendar: TradingCalendar, *, read_only: bool = False, clock: Clock = SYSTEM_CLOCK
+) -> BuildContext:
     return BuildContext(
         calendar=calendar,
         state_dir=cfg.daemon.state_dir,
         read_only=read_only,
         concurrency=cfg.download.concurrency,
+        clock=clock,
     )
 
 

@@ -22,7 +22,7 @@ from anyio.abc import TaskStatus
 from daemon.config import Config
 from daemon.factory import build_source, build_store
 from daemon.instance import InstanceLock
-from ghtrader_core.calendar import TradingCalendar
+from ghtrader_core.calendar import SYSTEM_CLOCK, Clock, TradingCalendar
 from ghtrader_core.sources.base import TickSource
 from ghtrader_core.store.base import Store
 
@@ -69,15 +69,20 @@ async def handle_signals(
 
 @asynccontextmanager
 async def opened(
-    cfg: Config, calendar: TradingCalendar, *, wrap: Callable[[Store], Store] = lambda s: s
+    cfg: Config,
+    calendar: TradingCalendar,
+    *,
+    wrap: Callable[[Store], Store] = lambda s: s,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> AsyncIterator[tuple[Store, TickSource]]:
-    """Lock, store, source: taken in this order, given back in reverse, always."""
+    """Lock, store, source: taken in this order, given back in reverse, always. ``clock``
+    is the composition root's, handed to the backends' builders."""
     async with AsyncExitStack() as stack:
         stack.enter_context(InstanceLock.for_store(cfg.daemon.state_dir, cfg.store))
-        store = wrap(build_store(cfg))
+        store = wrap(build_store(cfg, clock=clock))
         await store.open()
         stack.push_async_callback(_close_store, store)
-        source = build_source(cfg, calendar)
+        source = build_source(cfg, calendar, clock=clock)
         stack.push_async_callback(_close_source, source)
         yield store, source
 

@@ -1,7 +1,12 @@
 """Structured logging: one event per line, elapsed time first, JSON under systemd.
 
 ``format = "auto"`` renders for a person on a terminal and as JSON otherwise (journald,
-pipes, CI). Keys that could carry a secret are masked before rendering, whatever calls log.
+pipes, CI). There is one pipeline: structlog's events go to the standard library's
+``logging`` (``structlog.stdlib.LoggerFactory``), and one handler renders them and the
+records of libraries and core adapters (``logging.getLogger(...)`` sentences) through
+structlog's ``ProcessorFormatter`` with the same processors: one format, one ``logger``
+key, secrets masked whatever called. The handler writes to the *current* ``sys.stderr``,
+so while ``daemon.progress`` shows a bar (rich redirects stderr) log lines print above it.
 """
 
 from __future__ import annotations
@@ -10,12 +15,12 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
 
-_START = time.monotonic()
+_START = time.monotonic()  # elapsed_s of a line: process age, not wall time
 _SECRET_KEYS = ("password", "token", "secret", "passwd", "credential")
 
 
@@ -43,42 +48,20 @@ def use_json(fmt: str) -> bool:
     return fmt == "json"
 
 
-_bar: Callable[[], str] | None = None  # the live progress line on a terminal, if any
-_bar_shown = False  # the cursor sits at the end of the bar (not inside a log line)
-
-
-def keep_below(bar: Callable[[], str] | None) -> None:
-    """Keep ``bar()`` as the last line of the terminal: a log line clears it, is written
-    on its own line, and the bar is drawn again below it. Called each time the bar is
-    drawn; ``None``: no bar any more."""
-    global _bar, _bar_shown
-    _bar, _bar_shown = bar, bar is not None
-
-
 class _CurrentStderr:
     """Writes to whatever ``sys.stderr`` is at the time of the call, not at configuration
-    (tests and embedding code swap it)."""
+    (tests and embedding code swap it; rich's live bar redirects it)."""
 
     def write(self, text: str) -> int:
-        global _bar_shown
-        if _bar is None:
-            return sys.stderr.write(text)
-        if _bar_shown:  # clear the bar first; the log line takes its place
-            sys.stderr.write("\r\x1b[K")
-            _bar_shown = False
-        written = sys.stderr.write(text)
-        if text.endswith("\n"):
-            sys.stderr.write(_bar())
-            _bar_shown = True
-        return written
+        return sys.stderr.write(text)
 
     def flush(self) -> None:
         sys.stderr.flush()
 
 
 def configure_logging(level: str = "info", fmt: str = "auto") -> None:
-    """Configure structlog, and route the standard ``logging`` module (used by the core's
-    adapters and by libraries) through the same processors, so every line looks alike."""
+    """Configure structlog and the standard ``logging`` module as one pipeline (see the
+    module doc); called again on reload, it replaces the handler."""
     renderer: list[Any]
     if use_json(fmt):
         renderer = [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
@@ -86,6 +69,7 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
         renderer = [_console_prefix, structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())]
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_logger_name,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _elapsed,
@@ -93,21 +77,21 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
     ]
     numeric = logging.getLevelNamesMapping()[level.upper()]
     structlog.configure(
-        processors=[*shared, *renderer],
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
+        logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(_CurrentStderr())  # type: ignore[arg-type]
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *renderer],
-            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+            foreign_pre_chain=shared,
         )
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     # Libraries speak at WARNING and above only (TqSdk is chatty at INFO); our own
-    # ``ghtraderd.*`` loggers at the configured level.
+    # ``ghtraderd.*`` loggers (structlog's and the core adapters') at the configured level.
     root.setLevel(max(numeric, logging.WARNING))
     logging.getLogger("ghtraderd").setLevel(numeric)

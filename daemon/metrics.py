@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from daemon.events import Observer, StoredDay
+from ghtrader_core.calendar import SYSTEM_CLOCK, Clock
 from ghtrader_core.store.base import Store
 
 T = TypeVar("T")
@@ -39,7 +40,8 @@ _GAP_SECONDS = (1, 5, 15, 60, 300, 900, 3600)
 class Metrics(Observer):
     """The daemon's metrics; as an ``Observer`` it turns pipeline events into samples."""
 
-    def __init__(self, *, version: str) -> None:
+    def __init__(self, *, version: str, clock: Clock = SYSTEM_CLOCK) -> None:
+        self._clock = clock  # timestamps come from the daemon's clock, not the library's
         r = self.registry = CollectorRegistry(auto_describe=True)
         Info("ghtraderd_build", "Version of the running daemon.", registry=r).info(
             {"version": version, "python": platform.python_version()}
@@ -176,17 +178,20 @@ class Metrics(Observer):
         if counted:
             self.reloads.labels("applied" if applied else "refused").inc()
         if applied:
-            self.reload_ts.set(time.time())
+            self.reload_ts.set(self._now())
             self.restart_pending.set(1 if restart_pending else 0)
+
+    def _now(self) -> float:
+        return self._clock.now().timestamp()
 
     # -- observer hooks ---------------------------------------------------------------
     def planned(self, total: int, skipped: int) -> None:
         self.days_pending.set(total - skipped)
-        self.last_progress.set_to_current_time()
+        self.last_progress.set(self._now())
 
     def day_fetched(self, symbol: str, trading_day: date, rows: int, seconds: float) -> None:
         self.download_seconds.observe(seconds)
-        self.last_progress.set_to_current_time()
+        self.last_progress.set(self._now())
 
     def day_validated(self, symbol: str, trading_day: date, seconds: float) -> None:
         self.validation_seconds.observe(seconds)
@@ -194,19 +199,19 @@ class Metrics(Observer):
     def day_failed(self, symbol: str, trading_day: date, reason: str, permanent: bool) -> None:
         self.day_failures.labels("permanent" if permanent else "retryable").inc()
         self.days_pending.dec()
-        self.last_progress.set_to_current_time()
+        self.last_progress.set(self._now())
 
     def batch_flushed(self, days: int, rows: int, seconds: float) -> None:
         self.flush_seconds.observe(seconds)
         self.batch_rows.observe(rows)
         self.batch_days.observe(days)
-        self.last_progress.set_to_current_time()
+        self.last_progress.set(self._now())
 
     def day_done(self, day: StoredDay) -> None:
         self.days.inc()
         self.rows.inc(day.rows)
         self.days_pending.dec()
-        self.last_success.set_to_current_time()
+        self.last_success.set(self._now())
         self.bytes.inc(day.nbytes)
         validation = day.validation
         if validation is None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -27,17 +27,12 @@ from daemon.retry import RetryPolicy
 from daemon.sink import BatchingSink
 from daemon.source_guard import foreign_days
 from daemon.source_prep import prepare_schedules, source_observers
-from ghtrader_core.calendar import TradingCalendar
+from ghtrader_core.calendar import SYSTEM_CLOCK, Clock, TradingCalendar, naive_utc
 from ghtrader_core.records import IngestRun
 from ghtrader_core.sources.base import TickSource
 from ghtrader_core.store.base import Store
 
 log = structlog.get_logger("ghtraderd.pipeline")
-
-
-def utc_now() -> datetime:
-    """The one wall clock of the daemon; every component takes it injected."""
-    return datetime.now(tz=UTC)
 
 
 def code_version() -> str:
@@ -137,12 +132,12 @@ async def backfill(
     stop: anyio.Event | None = None,
     command: str = "backfill",
     controls: LiveControls | None = None,
-    now: Callable[[], datetime] = utc_now,
+    clock: Clock = SYSTEM_CLOCK,  # the daemon's one clock, injected
 ) -> Summary:
     started = time.perf_counter()
     wanted = list(dict.fromkeys(symbols or cfg.ingest.symbols))  # a repeat is one symbol
     first = start or cfg.ingest.start
-    last = planned_end(calendar, end if end is not None else cfg.ingest.end, now())
+    last = planned_end(calendar, end if end is not None else cfg.ingest.end, clock.now())
     if first > last:
         raise PlanError(
             f"start {first} is after the last complete trading day {last}: nothing to fetch yet"
@@ -182,14 +177,14 @@ async def backfill(
         end=str(the_plan.end),
     )
     run_id = uuid.uuid4().hex[:16]
-    started_at = now().replace(tzinfo=None)
+    started_at = naive_utc(clock)
 
     def run_record(status: str, ended: bool) -> IngestRun:
         return IngestRun(
             run_id=run_id,
             command=command,
             started_at=started_at,
-            ended_at=now().replace(tzinfo=None) if ended else None,
+            ended_at=naive_utc(clock) if ended else None,
             planned=len(the_plan.jobs),
             downloaded=stats.downloaded,
             skipped=the_plan.skipped,
@@ -213,6 +208,7 @@ async def backfill(
             validator=validator,
             stop=stop,
             controls=controls,
+            clock=clock,
         )
     except BaseException as exc:
         # The run's row must not stay "running": close it, as far as the store lets us.
@@ -249,6 +245,7 @@ async def _run_plan(
     validator: Validator | None,
     stop: anyio.Event | None,
     controls: LiveControls | None,
+    clock: Clock,
 ) -> bool:
     """Download, validate, sink and checkpoint the plan; True when a stop drained it."""
     sink = BatchingSink(
@@ -258,6 +255,7 @@ async def _run_plan(
         run_id=run_id,
         source_name=source.name,
         code_version=code_version(),
+        clock=clock,
     )
     downloader = Downloader(
         source,
@@ -266,6 +264,7 @@ async def _run_plan(
         observers,
         concurrency=cfg.download.concurrency,
         validator=validator,
+        clock=clock,
     )
     if controls is not None:
         controls.attach(downloader, sink)

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 
 import numpy as np
 
-from ghtrader_core.calendar import TradingCalendar
+from ghtrader_core.calendar import BEIJING as BEIJING  # daemon.timetable imports it here
+from ghtrader_core.calendar import SYSTEM_CLOCK, Clock, TradingCalendar, beijing_now
 from ghtrader_core.store.base import Store
 from ghtrader_core.symbols import MainSymbol, parse_main
 
-BEIJING = timezone(timedelta(hours=8))
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 DAY_CLOSE_HOUR = 16  # day sessions end by 15:15; a trading day is complete after this hour
 
@@ -52,9 +52,12 @@ class Plan:
         return len(self.jobs) + self.skipped
 
 
-def last_complete_day(calendar: TradingCalendar, now: datetime | None = None) -> date:
-    """The latest trading day whose sessions are all over (Beijing time)."""
-    local = (now or datetime.now(tz=BEIJING)).astimezone(BEIJING)
+def last_complete_day(
+    calendar: TradingCalendar, now: datetime | None = None, *, clock: Clock = SYSTEM_CLOCK
+) -> date:
+    """The latest trading day whose sessions are all over (Beijing time), at ``now`` or
+    else at the clock's present."""
+    local = now.astimezone(BEIJING) if now is not None else beijing_now(clock)
     today = local.date()
     if calendar.is_trading_day(today) and local.hour >= DAY_CLOSE_HOUR:
         return today
@@ -69,8 +72,9 @@ async def plan(
     end: date | None,
     *,
     force: bool = False,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Plan:
-    end = end or last_complete_day(calendar)
+    end = end or last_complete_day(calendar, clock=clock)
     if end < start:
         raise PlanError(f"empty date range: start {start} is after end {end}")
     days = calendar.trading_days(start, end)

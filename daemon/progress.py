@@ -1,32 +1,45 @@
-"""Progress of a backfill: a one-line bar on a terminal, periodic log lines otherwise.
+"""Progress of a backfill: a live bar on a terminal (``rich``), periodic log lines otherwise.
 
-On a terminal the bar stays below the log: ``daemon.logs.keep_below`` clears it before a
-log line and draws it again after. (Why not ``rich``: one line of bar does not need a new
-dependency with its own console and logging handler beside structlog; this is the part
-of what rich does that we use.)"""
+On a terminal the bar is ``rich.progress``: while it is shown, rich redirects
+``sys.stderr`` so every log line (structlog's and the standard library's both write to
+the current ``sys.stderr``, see ``daemon.logs``) is printed *above* the bar, which stays
+the last line. Nothing here draws escape codes by hand. rich is imported only when a bar
+is drawn: a pipe, a file or journald gets plain JSON lines and never pays its import.
+"""
 
 from __future__ import annotations
 
 import sys
-import time
 from datetime import date
-from typing import TextIO
+from types import TracebackType
+from typing import TYPE_CHECKING, Self, TextIO
 
 import structlog
 
 from daemon.events import Observer, StoredDay
-from daemon.logs import keep_below
+from ghtrader_core.calendar import SYSTEM_CLOCK, Clock
+
+if TYPE_CHECKING:
+    from rich.progress import Progress as RichProgress
+    from rich.progress import TaskID
 
 log = structlog.get_logger("ghtraderd.progress")
 
 
 class Progress(Observer):
-    """Counts finished days; draws a bar when ``stream`` is a terminal, else logs
-    every ``every_s`` seconds or ``every_days`` days (a run reads like a timeline)."""
+    """Counts finished days; draws a bar when ``stream`` is a terminal, else logs every
+    ``every_s`` seconds or ``every_days`` days (a run reads like a timeline). Close it
+    (or use it as a context manager) so an interrupted run gives the terminal back."""
 
     def __init__(
-        self, stream: TextIO | None = None, *, every_s: float = 15.0, every_days: int = 25
+        self,
+        stream: TextIO | None = None,
+        *,
+        every_s: float = 15.0,
+        every_days: int = 25,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
+        self.clock = clock
         self.stream = stream if stream is not None else sys.stderr
         self.tty = self.stream.isatty()
         self.every_s = every_s
@@ -35,14 +48,21 @@ class Progress(Observer):
         self.done = 0
         self.failed = 0
         self.rows = 0
-        self.started = time.monotonic()
+        self.started = clock.monotonic()
         self._last_log = self.started
         self._last_logged_days = 0
+        self._bar: RichProgress | None = None
+        self._task: TaskID | None = None
 
+    # -- observer hooks ---------------------------------------------------------------
     def planned(self, total: int, skipped: int) -> None:
+        self.close()  # a new pass (``run``) starts its own bar
         self.todo = total - skipped
-        if self.tty and self.stream is sys.stderr:
-            keep_below(self._line)
+        self.done = self.failed = self.rows = 0
+        self.started = self._last_log = self.clock.monotonic()
+        self._last_logged_days = 0
+        if self.tty and self.todo:
+            self._open_bar()
 
     def day_done(self, day: StoredDay) -> None:
         self.done += 1
@@ -53,30 +73,56 @@ class Progress(Observer):
         self.failed += 1
         self._show()
 
-    def _line(self) -> str:
-        finished = self.done + self.failed
-        elapsed = time.monotonic() - self.started
-        width = 30
-        filled = int(width * finished / self.todo) if self.todo else width
-        bar = "#" * filled + "." * (width - filled)
-        return (
-            f"[{bar}] {finished}/{self.todo} days  {self.rows:,} rows  "
-            f"{self.failed} failed  {elapsed:6.1f}s"
+    # -- the bar ----------------------------------------------------------------------
+    def _open_bar(self) -> None:
+        from rich.console import Console  # lazily: only a terminal pays for it
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
         )
+        from rich.progress import Progress as RichProgress
+
+        self._bar = RichProgress(
+            TextColumn("days"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rows]:,} rows  {task.fields[failed]} failed"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=Console(file=self.stream),
+            get_time=self.clock.monotonic,
+            redirect_stderr=self.stream is sys.stderr,  # log lines print above the bar
+            redirect_stdout=False,  # stdout carries results (``--json``), untouched
+            transient=False,
+        )
+        self._task = self._bar.add_task("days", total=self.todo, rows=0, failed=0)
+        self._bar.start()
+
+    def close(self) -> None:
+        """Stop the bar (its last state stays on screen); idempotent."""
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = self._task = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
 
     def _show(self) -> None:
         finished = self.done + self.failed
-        elapsed = time.monotonic() - self.started
-        if self.tty:
-            self.stream.write("\r" + self._line())
-            if self.stream is sys.stderr:
-                keep_below(self._line)
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, completed=finished, rows=self.rows, failed=self.failed)
             if finished >= self.todo:
-                self.stream.write("\n")
-                keep_below(None)
-            self.stream.flush()
+                self.close()
             return
-        now = time.monotonic()
+        if self.tty:
+            return  # a terminal without a bar (nothing planned): nothing to say
+        now = self.clock.monotonic()
         if (
             now - self._last_log >= self.every_s
             or finished - self._last_logged_days >= self.every_days
@@ -89,5 +135,5 @@ class Progress(Observer):
                 failed=self.failed,
                 todo=self.todo,
                 rows=self.rows,
-                elapsed_s=round(elapsed, 1),
+                elapsed_s=round(now - self.started, 1),
             )

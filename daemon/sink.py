@@ -19,7 +19,6 @@ import hashlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Protocol, Self, runtime_checkable
 
 import anyio
@@ -30,6 +29,7 @@ from daemon.config import SinkConfig
 from daemon.events import Observer, StoredDay
 from daemon.retry import RetryPolicy, call_with_retry
 from daemon.row_budget import RowBudget
+from ghtrader_core.calendar import SYSTEM_CLOCK, Clock, naive_utc
 from ghtrader_core.errors import FatalError, RetryableError
 from ghtrader_core.records import Checkpoint, FailedDay, ManifestEntry
 from ghtrader_core.store.base import DayWrite, Store
@@ -107,8 +107,10 @@ class BatchingSink:
         source_name: str,
         code_version: str,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.store = store
+        self.clock = clock
         self.config = config
         self.observer = observer
         self.run_id = run_id
@@ -310,7 +312,8 @@ class BatchingSink:
             error=reason,
         )
         self.observer.day_failed(day.day.symbol, day.day.trading_day, reason, True)
-        failed = FailedDay(day.day.symbol, day.day.trading_day, reason, True, 1, _now())
+        at = naive_utc(self.clock)
+        failed = FailedDay(day.day.symbol, day.day.trading_day, reason, True, 1, at)
         await call_with_retry(
             lambda: self.store.record_failed([failed]),
             self._policy(),
@@ -319,7 +322,7 @@ class BatchingSink:
         )
 
     async def _checkpoint(self, written: list[DayWrite]) -> None:
-        now = _now()
+        now = naive_utc(self.clock)
         cps = [
             Checkpoint(
                 symbol=d.day.symbol,
@@ -360,6 +363,3 @@ def _nbytes(write: DayWrite) -> int:
     """In-memory size of the day's tick columns: the bytes-ingested figure (cheap, no copy)."""
     return int(write.day.ticks.memory_usage(index=False, deep=False).sum())
 
-
-def _now() -> datetime:
-    return datetime.now(tz=UTC).replace(tzinfo=None)

@@ -7,24 +7,19 @@ twice: busy and silent for longer than ``stall_timeout_s`` means wedged.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime
+from collections.abc import Iterable
+from datetime import date, datetime
 from typing import Any
 
 from daemon.events import Observer, StoredDay
+from ghtrader_core.calendar import SYSTEM_CLOCK, Clock
 from ghtrader_core.records import FailedDay
 
 
 class StatusBoard(Observer):
-    def __init__(
-        self,
-        clock: Callable[[], float] = time.monotonic,
-        wall: Callable[[], datetime] = lambda: datetime.now(tz=UTC),
-    ) -> None:
-        self._clock = clock
-        self._wall = wall  # the daemon's one wall clock, injected
-        self.last_progress = clock()
+    def __init__(self, clock: Clock = SYSTEM_CLOCK) -> None:
+        self._clock = clock  # the daemon's one clock, injected
+        self.last_progress = clock.monotonic()
         self.last_success: dict[str, tuple[datetime, date]] = {}
         self.failed: dict[tuple[str, date], str] = {}
         self.pass_todo = 0  # days the running (or last) pass planned to fetch
@@ -34,10 +29,10 @@ class StatusBoard(Observer):
         self.failed = {(f.symbol, f.trading_day): f.reason for f in failed}
 
     def moved(self) -> None:
-        self.last_progress = self._clock()
+        self.last_progress = self._clock.monotonic()
 
     def stalled_for_s(self) -> float:
-        return self._clock() - self.last_progress
+        return self._clock.monotonic() - self.last_progress
 
     # -- observer hooks ---------------------------------------------------------------
     def planned(self, total: int, skipped: int) -> None:
@@ -60,7 +55,7 @@ class StatusBoard(Observer):
         self.pass_finished += 1
         previous = self.last_success.get(day.symbol)
         newest = max(day.trading_day, previous[1]) if previous else day.trading_day
-        self.last_success[day.symbol] = (self._wall(), newest)
+        self.last_success[day.symbol] = (self._clock.now(), newest)
 
     def as_dict(self) -> dict[str, Any]:
         return {

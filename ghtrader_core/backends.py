@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ghtrader_core.calendar import TradingCalendar
+from ghtrader_core.calendar import SYSTEM_CLOCK, Clock, TradingCalendar
 from ghtrader_core.errors import GhtraderError
 
 Role = Literal["store", "source"]
@@ -31,6 +31,7 @@ class BuildContext:
     read_only: bool = False  # a command that only reads: never create a store
     concurrency: int = 1  # download.concurrency: sources size their worker pools by it
     environ: Mapping[str, str] | None = None  # None: os.environ (secrets)
+    clock: Clock = SYSTEM_CLOCK  # the composition root's clock: timestamps a backend writes
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,12 @@ def classify(exc: BaseException) -> GhtraderError | None:
         if backend.classify is not None and (known := backend.classify(exc)) is not None:
             return known
     return None
+
+
+def registered(role: Role) -> tuple[Backend, ...]:
+    """Every backend of ``role``, by kind (the config builds its sub-tables from these)."""
+    discover()
+    return tuple(b for (r, _), b in sorted(_REGISTRY.items()) if r == role)
 
 
 def kinds(role: Role) -> tuple[str, ...]:

@@ -20,7 +20,9 @@ class                      meaning                                      the daem
 ``FatalError``             anything else this process cannot cure       stop, 77
 =========================  ===========================================  ====================
 
-The process exit code of each class is in one table, ``daemon.exitcodes``.
+The process exit code of each class is in one table, ``daemon.exitcodes.CLASS_CODES``,
+looked up along the class's MRO: an adapter's subclass gets its base's code, so no class
+here (or in an adapter) carries a code of its own.
 
 **Errors no adapter classified** (a ``KeyError``, a ``TypeError``...) are treated the
 same everywhere: inside a unit of work (one day's download, one day's write) they count
@@ -59,13 +61,9 @@ class PermanentError(GhtraderError):
 class FatalError(GhtraderError):
     """Nothing more can be done by this process: bad credentials, no permission."""
 
-    exit_code = 77  # EX_NOPERM; subclasses say their own (the table is daemon.exitcodes)
-
 
 class StoreUnavailableError(RetryableError):
     """The store does not answer; at start this is 'retry later' (EX_TEMPFAIL)."""
-
-    exit_code = 75
 
 
 class StoreWriteError(RetryableError):
@@ -73,19 +71,18 @@ class StoreWriteError(RetryableError):
     backoff and never recorded against a day; the store raises ``StorePathError`` once it
     has stayed so past its bound."""
 
-    exit_code = 73
-
 
 class SourceUnavailableError(RetryableError):
     """The source does not answer (network, server down): retry later (EX_TEMPFAIL)."""
 
-    exit_code = 75
+
+class OutputPathError(FatalError):
+    """A file or directory this process must create or write cannot be (EX_CANTCREAT):
+    the store's, or an export's."""
 
 
-class StorePathError(FatalError):
+class StorePathError(OutputPathError):
     """The store's file cannot be created or opened for writing (EX_CANTCREAT)."""
-
-    exit_code = 73
 
 
 class StoreCorruptError(StorePathError):
@@ -99,26 +96,18 @@ class StoreMissingError(StorePathError):
 class StoreLockedError(FatalError):
     """Another process already owns this store: one daemon per store."""
 
-    exit_code = 75  # EX_TEMPFAIL: may succeed once the other instance is gone
-
 
 class AuthError(FatalError):
     """Credentials refused by the server, or missing: a restart will not cure it."""
-
-    exit_code = 77
 
 
 class ConfigInvalidError(FatalError):
     """The configuration cannot work (a replay directory that does not exist, a metrics
     address in use): fix the file, do not restart in a loop."""
 
-    exit_code = 78
-
 
 class UsageError(GhtraderError):
     """A command line that asks for something impossible (an absurd date)."""
-
-    exit_code = 2
 
 
 _TRANSIENT_OS = (ConnectionError, TimeoutError)
@@ -133,8 +122,6 @@ class SourceDownError(FatalError):
     """The source stayed unavailable (or its main-contract schedule could not be fetched)
     through a whole retry budget: stop with EX_TEMPFAIL, which systemd may retry later;
     no day is blamed."""
-
-    exit_code = 75
 
 
 def source_down(exc: BaseException, what: str) -> SourceDownError:

@@ -90,14 +90,9 @@ def _backend_packages() -> dict[str, list[str]]:
     return found
 
 
-# Daemon modules allowed to import a backend package, and why. Nothing else may: the
-# factory builds what a config names through ghtrader_core.backends.
-NAMES_BACKENDS = {
-    "daemon/config.py": "the TOML schema: each [store.<kind>]/[source.<kind>] table's model",
-}
-
-
 def test_the_daemon_names_no_backend_outside_the_registry() -> None:
+    """No daemon module imports a backend package: the factory builds what a config names,
+    and the config's [store.<kind>]/[source.<kind>] tables come from the registry."""
     packages = _backend_packages()
     prefixes = tuple(f"ghtrader_core.store.{k}" for k in packages["store"]) + tuple(
         f"ghtrader_core.sources.{k}" for k in packages["source"]
@@ -106,7 +101,7 @@ def test_the_daemon_names_no_backend_outside_the_registry() -> None:
     for path in sorted((ROOT / "daemon").rglob("*.py")):
         rel = str(path.relative_to(ROOT))
         named = sorted(n for n in imports_of(path) if n.startswith(prefixes))
-        if named and rel not in NAMES_BACKENDS:
+        if named:
             offenders[rel] = named
     assert offenders == {}
 
@@ -117,3 +112,33 @@ def test_every_backend_package_registers_its_kind() -> None:
     packages = _backend_packages()
     assert list(kinds("store")) == packages["store"]
     assert list(kinds("source")) == packages["source"]
+
+
+# The one clock (ghtrader_core/calendar/clock.py) is the only module that asks the
+# operating system for the wall time; everyone else takes a Clock injected.
+CLOCK_MODULE = ROOT / "ghtrader_core" / "calendar" / "clock.py"
+WALL_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("time", "time"), ("time", "time_ns")}
+
+
+def wall_clock_calls(path: Path) -> list[str]:
+    """``datetime.now(...)``, ``datetime.utcnow()``, ``time.time()`` called in ``path``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        owner = node.func.value
+        name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
+        if (name, node.func.attr) in WALL_CALLS:
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}.{node.func.attr}()")
+    return found
+
+
+def test_the_wall_clock_is_read_in_one_module_only() -> None:
+    files = [
+        p
+        for folder in ("ghtrader_core", "daemon")
+        for p in sorted((ROOT / folder).rglob("*.py"))
+        if p != CLOCK_MODULE
+    ]
+    assert [c for p in files for c in wall_clock_calls(p)] == []
+    assert wall_clock_calls(CLOCK_MODULE)  # the check itself sees a call where there is one

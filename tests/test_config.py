@@ -43,6 +43,18 @@ def test_invalid_values_name_file_key_value_and_what_is_allowed(tmp_path: Path) 
             "store.kind = 'oracle'",
         ),
         ("[ingest]\nsymbols=['KQ.m@SHFE.cu']\nstart=2025-01-02\ntypo=1\n", "ingest.typo"),
+        (  # a backend's own table, built from the registry, still refuses unknown keys
+            "[ingest]\nsymbols=['KQ.m@SHFE.cu']\nstart=2025-01-02\n[store.questdb]\nhots='x'\n",
+            "store.questdb.hots",
+        ),
+        (
+            "[ingest]\nsymbols=['KQ.m@SHFE.cu']\nstart=2025-01-02\n[source.tqsdk]\nuser='x'\n",
+            "source.tqsdk.user",
+        ),
+        (
+            "[ingest]\nsymbols=['KQ.m@SHFE.cu']\nstart=2025-01-02\n[source.nosuch]\nx=1\n",
+            "source.nosuch",
+        ),
         ("this is = not [toml", "not valid TOML"),
     ],
 )
@@ -92,3 +104,40 @@ end = "23:30"
         load_config(bad)
     assert "expected HH:MM, got '25:00'" in str(info.value)
     assert "unknown variety 'zz'" in str(info.value)
+
+
+def test_an_unknown_backend_key_is_one_line_and_exit_78(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from daemon.cli import main
+
+    path = small_config(tmp_path)
+    path.write_text(path.read_text() + "\n[store.questdb]\nhots = 'db'\n")
+    assert main(["check-config", "-c", str(path)]) == 78
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0] == "ghtraderd: invalid config:" and len(err) == 2
+    assert "store.questdb.hots = 'db'" in err[1] and "Extra inputs are not permitted" in err[1]
+
+
+def test_a_registered_backend_brings_its_own_table(tmp_path: Path) -> None:
+    """Adding a store is adding one package: its model becomes [store.<kind>] with no
+    line in daemon/config.py (here a backend registered by the test, then removed)."""
+    from pydantic import BaseModel, ConfigDict
+
+    from daemon import config
+    from ghtrader_core import backends
+
+    class ParquetConfig(BaseModel):
+        model_config = ConfigDict(extra="forbid", frozen=True)
+        root: str = "var/parquet"
+
+    backends.discover()
+    fake = backends.Backend("parquet", "store", lambda s, c: None, config_model=ParquetConfig)
+    backends.register(fake)
+    try:
+        model = config._with_backend_tables(config.StoreConfigBase, "store")
+        section = model.model_validate({"kind": "parquet", "parquet": {"root": "/data"}})
+        assert section.parquet == ParquetConfig(root="/data")  # type: ignore[attr-defined]
+        assert "questdb" in model.model_fields  # the shipped ones stay
+    finally:
+        del backends._REGISTRY[("store", "parquet")]

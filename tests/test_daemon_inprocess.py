@@ -1,5 +1,7 @@
 """The daemon in-process: one injected clock, no signals installed by the service, driven
-through start, a reload that re-plans, and a drain — as arq and uvicorn allow."""
+through start, a reload that re-plans, and a drain — as arq and uvicorn allow. The clock
+given to the composition root is the one every part tells time by: the planner, the
+store's checkpoints, ``/status``, the metrics and the stall watch."""
 
 from __future__ import annotations
 
@@ -26,12 +28,18 @@ class RecordingNotifier(Notifier):
         return True
 
 
-class Clock:
+class ManualClock:
+    """A ``ghtrader_core.calendar.Clock`` that moves only when the test moves it."""
+
     def __init__(self, at: datetime) -> None:
         self.at = at
+        self.ticks = 1000.0
 
-    def __call__(self) -> datetime:
+    def now(self) -> datetime:
         return self.at
+
+    def monotonic(self) -> float:
+        return self.ticks
 
 
 def write(path: Path, tmp_path: Path, symbols: list[str], concurrency: int) -> Path:
@@ -65,6 +73,13 @@ async def until(predicate: object, timeout_s: float = 60) -> None:
             await anyio.sleep(0.02)
 
 
+def metric(daemon: Daemon, name: str) -> float:
+    for line in daemon.metrics.render().decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    raise AssertionError(f"no sample {name}")
+
+
 def reloads_applied(daemon: Daemon) -> float:
     for line in daemon.metrics.render().decode().splitlines():
         if line.startswith('ghtraderd_config_reloads_total{result="applied"}'):
@@ -76,9 +91,9 @@ def reloads_applied(daemon: Daemon) -> float:
 async def test_start_reload_and_drain_in_process(tmp_path: Path) -> None:
     path = write(tmp_path / "d.toml", tmp_path, ["KQ.m@SHFE.cu", "KQ.m@DCE.m"], 2)
     # Wednesday 2025-11-05, 18:00 Beijing: Wednesday's day session is over (+45 min)
-    clock = Clock(datetime(2025, 11, 5, 10, 0, tzinfo=UTC))
+    clock = ManualClock(datetime(2025, 11, 5, 10, 0, tzinfo=UTC))
     notes = RecordingNotifier()
-    daemon = Daemon(path, load_config(path), notifier=notes, now=clock)
+    daemon = Daemon(path, load_config(path), notifier=notes, clock=clock)
     codes: list[int] = []
 
     async def serve() -> None:
@@ -96,6 +111,16 @@ async def test_start_reload_and_drain_in_process(tmp_path: Path) -> None:
             lambda: json.load(urllib.request.urlopen(f"http://127.0.0.1:{daemon.http_port}/status"))
         )
         assert status["phase"] == "idle" and status["through"] == "2025-11-05"
+        # every timestamp came from the injected clock, none from the machine's
+        first_at = clock.at
+        assert {v["at"] for v in status["last_success"].values()} == {first_at.isoformat()}
+        assert metric(daemon, "ghtraderd_last_success_timestamp_seconds") == first_at.timestamp()
+        assert daemon._store is not None
+        week = (date(2025, 11, 3), date(2025, 11, 5))
+        done = await daemon._store.checkpoints(["KQ.m@SHFE.cu"], *week)
+        assert {c.written_at for c in done.values()} == {first_at.replace(tzinfo=None)}
+        clock.ticks += 7.0  # the stall watch runs on the clock's monotonic time
+        assert daemon.board.stalled_for_s() == 7.0
 
         # Thursday evening, and a third symbol: the reload re-plans through the new day
         clock.at = datetime(2025, 11, 6, 10, 0, tzinfo=UTC)
@@ -103,6 +128,7 @@ async def test_start_reload_and_drain_in_process(tmp_path: Path) -> None:
         old_calendar = daemon.calendar
         await daemon.reload()
         assert daemon.calendar is not old_calendar  # a re-plan builds the calendar anew
+        assert daemon.last_reload["at"] == clock.at.isoformat()
         assert reloads_applied(daemon) == 1
         assert "RELOADING=1" in notes.sent[-2] and notes.sent[-1].startswith("READY=1")
         await until(lambda: daemon.phase == "idle" and daemon._through == date(2025, 11, 6))

@@ -6,6 +6,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from daemon.exitcodes import code_for
 from ghtrader_core.calendar import TradingCalendar
 from ghtrader_core.errors import StoreLockedError, StorePathError
 from ghtrader_core.records import Checkpoint, FailedDay, IngestRun
@@ -112,7 +113,7 @@ async def test_a_second_process_or_handle_on_the_same_file_is_refused(tmp_path: 
     ).stdout
     assert "locked" in out
     await store.close()
-    assert StoreLockedError.exit_code == 75
+    assert code_for(StoreLockedError("x")) == 75
 
 
 async def test_unwritable_path_is_a_clear_error(tmp_path: Path, tmpfs: Any) -> None:

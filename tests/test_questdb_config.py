@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 
 from daemon.config import load_config
+from daemon.exitcodes import code_for
 from ghtrader_core.errors import FatalError, PermanentError, StoreUnavailableError
 from ghtrader_core.store.questdb.backend import MissingQuestDBPasswordError, questdb_settings
 from ghtrader_core.store.questdb.errors import classify_pg
@@ -104,7 +105,7 @@ def test_pg_errors_say_why_and_a_refused_login_is_fatal_whatever_its_sqlstate() 
     # QuestDB 9.3 refuses a wrong password with SQLSTATE 00000 (asyncpg: Unknown...)
     refused = asyncpg.exceptions.UnknownPostgresError("invalid username/password")
     login = classify_pg(refused, "the login", connecting=True)
-    assert isinstance(login, FatalError) and login.exit_code == 77
+    assert isinstance(login, FatalError) and code_for(login) == 77
     assert "invalid username/password" in str(login)
     later = classify_pg(asyncpg.exceptions.UnknownPostgresError("boom"), "coverage")
     assert isinstance(later, PermanentError)  # after login, a server error is the query's

@@ -15,6 +15,7 @@ from datetime import date
 
 import pytest
 
+from daemon.exitcodes import code_for
 from ghtrader_core.errors import FatalError, PermanentError, RetryableError
 from ghtrader_core.store.questdb.ilp import (
     IlpSettings,
@@ -158,7 +159,7 @@ def test_classification(error: BaseException, kind: type[Exception], kept: str) 
     )
     assert kept in str(classified)  # the server's message travels with the error
     if kind is FatalError:
-        assert classified.exit_code == 77  # type: ignore[attr-defined]
+        assert code_for(classified) == 77
 
 
 # -- the writer: a sender per thread, replaced after a transient failure ---------------

@@ -17,6 +17,7 @@ import pytest
 
 from daemon.config import SinkConfig
 from daemon.events import Observer
+from daemon.exitcodes import code_for
 from daemon.sink import BatchingSink
 from ghtrader_core.errors import RetryableError
 from ghtrader_core.records import Checkpoint, IngestRun
@@ -130,7 +131,7 @@ async def test_conflicting_tables_stop_the_start_with_every_conflict_named() -> 
     for part in ("designated timestamp 'timestamp'", "HOUR", "ticks.id is DOUBLE", "not a WAL"):
         assert part in text
     assert not [n for n in pg.names() if n.startswith(("create_", "add_"))]
-    assert caught.value.exit_code == 78
+    assert code_for(caught.value) == 78
 
 
 async def test_dedup_keys_are_re_enabled_when_they_differ() -> None:

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from daemon.config import load_config
+from daemon.exitcodes import code_for
 from daemon.pipeline import backfill
 from daemon.retry import RetryPolicy, call_with_retry
 from ghtrader_core.calendar import TradingCalendar
@@ -122,7 +123,8 @@ def test_classify(exc: BaseException, cls: type, words: str) -> None:
     out = tqsdk_errors.classify(exc, user="u")
     assert type(out) is cls
     assert words in str(out)
-    assert (FatalError(str(out)).exit_code if cls is FatalError else 77) == 77
+    if cls is FatalError:
+        assert code_for(out) == 77
 
 
 def test_timeout_class_is_retryable() -> None:
@@ -217,7 +219,7 @@ def test_refused_login_is_fatal_without_the_password(tmp_path: Path) -> None:
     with pytest.raises(FatalError, match="login refused for user 'someone'") as info:
         source.fetch_day(CU, D12)
     source.close()
-    assert info.value.exit_code == 77
+    assert code_for(info.value) == 77
 
 
 def test_day_without_schedule_entry_is_permanent(tmp_path: Path) -> None:

@@ -49,7 +49,7 @@ def main(args: argparse.Namespace) -> int:
             await tg.start(
                 partial(handle_signals, burst, drain_timeout_s=cfg.daemon.drain_timeout_s)
             )
-            with burst.scope:
+            with burst.scope, Progress() as progress:  # closed: the terminal is given back
                 summary = await backfill(
                     cfg,
                     store,
@@ -60,7 +60,7 @@ def main(args: argparse.Namespace) -> int:
                     end=args.end,
                     force=args.force,
                     replace_source=args.replace_source,
-                    observer=Progress(),
+                    observer=progress,
                     validator=build_validator(cfg, calendar),
                     stop=burst.stop,
                 )

@@ -6,7 +6,17 @@ the sessions that applied then: ``sessions.py`` resolves them from the rows of
 are Beijing time; sessions are UTC nanoseconds (``clock.py``).
 """
 
-from ghtrader_core.calendar.clock import NS_PER_S, local_date_of_ns, local_midnight_ns
+from ghtrader_core.calendar.clock import (
+    BEIJING,
+    NS_PER_S,
+    SYSTEM_CLOCK,
+    Clock,
+    SystemClock,
+    beijing_now,
+    local_date_of_ns,
+    local_midnight_ns,
+    naive_utc,
+)
 from ghtrader_core.calendar.history import (
     Confidence,
     HistoryError,
@@ -26,10 +36,13 @@ from ghtrader_core.calendar.sessions import (
 from ghtrader_core.calendar.trading import DEFAULT_NO_NIGHT, TradingCalendar
 
 __all__ = [
+    "BEIJING",
     "DAY_SESSIONS",
     "DEFAULT_NO_NIGHT",
     "NIGHT_SESSIONS",
     "NS_PER_S",
+    "SYSTEM_CLOCK",
+    "Clock",
     "Confidence",
     "DaySchedule",
     "HistoryError",
@@ -37,9 +50,12 @@ __all__ = [
     "NoNightPeriod",
     "Regime",
     "Session",
+    "SystemClock",
     "TradingCalendar",
+    "beijing_now",
     "local_date_of_ns",
     "local_midnight_ns",
+    "naive_utc",
     "parse_history",
     "regime_from_row",
     "shipped_history",

@@ -25,7 +25,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from anyio.streams.memory import MemoryObjectReceiveStream
 
-from ghtrader_core.errors import FatalError
+from ghtrader_core.calendar.clock import SYSTEM_CLOCK, Clock
+from ghtrader_core.errors import OutputPathError
 from ghtrader_core.read.api import AsyncReader
 from ghtrader_core.read.plan import DEFAULT_STATUSES, ExcludedDay
 from ghtrader_core.ticks import SOURCE_COLUMNS, fingerprint
@@ -46,10 +47,8 @@ FORMATS = {"parquet": ".parquet", "csv": ".csv"}
 FILE_COLUMNS = [*SOURCE_COLUMNS, "contract"]
 
 
-class ExportPathError(FatalError):
+class ExportPathError(OutputPathError):
     """The output directory cannot be created or written (EX_CANTCREAT)."""
-
-    exit_code = 73
 
 
 @dataclass
@@ -100,12 +99,14 @@ def load_manifest(out: Path) -> dict[str, dict[str, Any]]:
         ) from exc
 
 
-def save_manifest(out: Path, days: dict[str, dict[str, Any]]) -> None:
+def save_manifest(
+    out: Path, days: dict[str, dict[str, Any]], *, clock: Clock = SYSTEM_CLOCK
+) -> None:
     doc = {
         "manifest_version": MANIFEST_VERSION,
         "layout": "symbol=<main symbol>/trading_day=<YYYY-MM-DD>/<file>",
         "file_columns": FILE_COLUMNS,
-        "updated_at": datetime.now(tz=UTC).isoformat(timespec="seconds"),
+        "updated_at": clock.now().isoformat(timespec="seconds"),
         "days": [days[k] for k in sorted(days)],
     }
     _atomic_write(out / MANIFEST, lambda tmp: tmp.write_text(json.dumps(doc, indent=1) + "\n"))
@@ -195,6 +196,7 @@ async def export_dataset(
     *,
     fmt: str = "parquet",
     statuses: Sequence[str] = DEFAULT_STATUSES,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> ExportSummary:
     """Export the wanted days of ``symbols`` in ``start``..``end``; see the module doc."""
     if fmt not in FORMATS:
@@ -250,6 +252,6 @@ async def export_dataset(
             if start <= day <= end and key not in wanted:
                 _remove(out, manifest.pop(key))
                 summary.days_removed += 1
-        save_manifest(out, manifest)
+        save_manifest(out, manifest, clock=clock)
     summary.wall_s = time.perf_counter() - began
     return summary

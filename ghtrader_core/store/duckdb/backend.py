@@ -22,6 +22,7 @@ def build(section: Any, ctx: BuildContext) -> DuckDBStore:
         must_exist=ctx.read_only,
         memory_limit_mb=section.duckdb_memory_limit_mb,
         threads=section.duckdb_threads,
+        clock=ctx.clock,
     )
 
 

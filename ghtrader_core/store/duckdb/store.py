@@ -13,7 +13,7 @@ tables in ``schema``; records to rows in ``frames``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,6 +21,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from ghtrader_core.calendar.clock import SYSTEM_CLOCK, Clock, naive_utc
 from ghtrader_core.records import (
     Checkpoint,
     CoverageRow,
@@ -58,8 +59,10 @@ class DuckDBStore(ValidationTables):
         must_exist: bool = False,
         memory_limit_mb: int | None = None,
         threads: int | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.path = Path(path)
+        self._clock = clock
         # DuckDB's own default is 80 % of RAM and one thread per core: a daemon's store gets
         # an explicit bound, so a backfill's memory does not grow with what it has written.
         settings: dict[str, str | int] = {}
@@ -287,7 +290,7 @@ class DuckDBStore(ValidationTables):
         return frame
 
     async def write_schedule(self, symbol: str, day_contracts: Sequence[tuple[date, str]]) -> None:
-        now = datetime.now(tz=UTC).replace(tzinfo=None)
+        now = naive_utc(self._clock)
         rows = [(symbol, d, c, now) for d, c in day_contracts]
         if rows:
             await self._run(

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ghtrader_core.backends import Backend, BuildContext, register
+from ghtrader_core.calendar.clock import naive_utc
 from ghtrader_core.errors import AuthError
 from ghtrader_core.secrets import read_secret
 from ghtrader_core.store.questdb.ilp import IlpSettings
@@ -92,7 +93,10 @@ def questdb_settings(q: QuestDBConfig, environ: Mapping[str, str] | None = None)
 
 
 def build(section: Any, ctx: BuildContext) -> QuestDBStore:
-    return QuestDBStore(questdb_settings(section.questdb, ctx.environ))
+    clock = ctx.clock
+    return QuestDBStore(
+        questdb_settings(section.questdb, ctx.environ), now=lambda: naive_utc(clock)
+    )
 
 
 BACKEND = register(Backend("questdb", "store", build, config_model=QuestDBConfig))

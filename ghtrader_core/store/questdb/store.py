@@ -30,11 +30,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import anyio
 
-from ghtrader_core.errors import FatalError, StoreUnavailableError
+from ghtrader_core.calendar.clock import SYSTEM_CLOCK, naive_utc
+from ghtrader_core.errors import ConfigInvalidError, StoreUnavailableError
 from ghtrader_core.records import Checkpoint, FailedDay, IngestRun, ManifestEntry
 from ghtrader_core.store.base import DayWrite, ValidationWrite
 from ghtrader_core.store.questdb import queries as q
@@ -68,10 +69,8 @@ __all__ = [
 log = logging.getLogger("ghtraderd.questdb")
 
 
-class QuestDBSchemaError(FatalError):
+class QuestDBSchemaError(ConfigInvalidError):
     """Existing tables conflict with the schema this version needs (EX_CONFIG)."""
-
-    exit_code = 78
 
 
 @dataclass(frozen=True)
@@ -117,7 +116,7 @@ class QuestDBStore(QuestDBReads):
         pg_connect: PgConnect = AsyncpgClient.connect,
         writer: IlpWriter | None = None,
         ping_http: HttpPing = http_ping,
-        now: Callable[[], datetime] = lambda: datetime.now(tz=UTC).replace(tzinfo=None),
+        now: Callable[[], datetime] = lambda: naive_utc(SYSTEM_CLOCK),
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
     ) -> None:
         self.settings = settings
