@@ -14,11 +14,18 @@ trading day as a timestamp, a counter of an old row may be NULL).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from ghtrader_core.records import Checkpoint, FailedDay, IngestRun, ManifestEntry, RunCounts
+from ghtrader_core.records import (
+    Checkpoint,
+    CoverageRow,
+    FailedDay,
+    IngestRun,
+    ManifestEntry,
+    RunCounts,
+)
 from ghtrader_core.store.base import DayWrite, GapRow, ValidationRow, ValidationWrite
 
 Day = Callable[[date], Any]  # how a store writes a trading day
@@ -79,6 +86,9 @@ FINDING_COLUMNS = (
     "message",
 )
 GAP_COLUMNS = ("symbol", "trading_day", "session", "start_ns", "end_ns", "length_s")
+# a re-validated day's checkpoint: keyed by (symbol, trading_day, fingerprint validated),
+# its validator_version and status set
+MARK_COLUMNS = ("symbol", "trading_day", "fingerprint", "validator_version", "status")
 
 
 def same_day(day: date) -> date:
@@ -165,6 +175,12 @@ def verdicts(days: Sequence[DayWrite]) -> list[ValidationWrite]:
     ]
 
 
+def mark_row(w: ValidationWrite, day: Day = same_day) -> tuple[Any, ...]:
+    """``MARK_COLUMNS`` of a verdict: how its checkpoint is marked validated."""
+    v = w.validation
+    return (w.symbol, day(w.trading_day), w.fingerprint, int(v.validator_version), str(v.status))
+
+
 def summary_row(w: ValidationWrite, day: Day = same_day) -> dict[str, Any]:
     v = w.validation
     return {
@@ -244,6 +260,18 @@ def run_from(r: Sequence[Any]) -> IngestRun:
         status=str(r[4 + n]),
         config_hash=str(r[5 + n]),
         code_version=str(r[6 + n]),
+    )
+
+
+def coverage_from(r: Sequence[Any], days: Iterable[Any]) -> CoverageRow:
+    """symbol, first day, last day, days present, rows, and the days (any order)."""
+    return CoverageRow(
+        str(r[0]),
+        None if r[1] is None else as_day(r[1]),
+        None if r[2] is None else as_day(r[2]),
+        int(r[3] or 0),
+        int(r[4] or 0),
+        tuple(sorted(as_day(d) for d in days)),
     )
 
 

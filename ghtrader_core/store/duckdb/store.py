@@ -48,6 +48,7 @@ from ghtrader_core.store.rows import (
     SCHEDULE_COLUMNS,
     checkpoint_from,
     checkpoint_row,
+    coverage_from,
     failed_from,
     failed_row,
     manifest_row,
@@ -228,7 +229,7 @@ class DuckDBStore(ValidationTables):
                 "GROUP BY symbol ORDER BY symbol"
             ).fetchall()
         )
-        return [CoverageRow(r[0], r[1], r[2], int(r[3]), int(r[4] or 0), tuple(r[5])) for r in rows]
+        return [coverage_from(r, r[5]) for r in rows]
 
     async def read_day(self, symbol: str, trading_day: date) -> pd.DataFrame:
         cols = ", ".join(TICK_COLUMNS)

@@ -15,7 +15,13 @@ from ghtrader_core.store.base import GapRow, ValidationRow, ValidationWrite
 from ghtrader_core.store.duckdb.connection import transaction
 from ghtrader_core.store.duckdb.frames import insert_validations, verdict_frames
 from ghtrader_core.store.duckdb.schema import DAY_TABLES
-from ghtrader_core.store.rows import checkpoint_from, gap_from, validation_row_from
+from ghtrader_core.store.rows import (
+    MARK_COLUMNS,
+    checkpoint_from,
+    gap_from,
+    mark_row,
+    validation_row_from,
+)
 
 T = TypeVar("T")
 
@@ -53,15 +59,7 @@ class ValidationTables:
         if not results:
             return
         summary, findings, gaps = verdict_frames(results)
-        marks = pd.DataFrame(
-            {
-                "symbol": [r.symbol for r in results],
-                "trading_day": [r.trading_day for r in results],
-                "fingerprint": [r.fingerprint for r in results],
-                "validator_version": [r.validation.validator_version for r in results],
-                "status": [str(r.validation.status) for r in results],
-            }
-        )
+        marks = pd.DataFrame([mark_row(r) for r in results], columns=list(MARK_COLUMNS))
 
         def write(con: duckdb.DuckDBPyConnection) -> None:
             with transaction(con):

@@ -133,9 +133,9 @@ VALIDATION_STATE = Sql(
 )
 CHECKPOINT_MARK = Sql(
     "checkpoint_mark",
-    "UPDATE checkpoints SET validator_version = $1, status = $2 "
-    "WHERE trading_day = $3 AND symbol = $4 AND fingerprint = $5",
-    (3, "warn", _T, "KQ.m@SHFE.cu", "55000:0a1b"),
+    "UPDATE checkpoints SET validator_version = $4, status = $5 "
+    "WHERE symbol = $1 AND trading_day = $2 AND fingerprint = $3",  # MARK_COLUMNS
+    ("KQ.m@SHFE.cu", _T, "55000:0a1b", 3, "warn"),
 )
 FINDING_COUNTS = Sql(
     "finding_counts",

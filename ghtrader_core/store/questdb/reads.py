@@ -24,6 +24,7 @@ from ghtrader_core.store.questdb.pg import PgClient
 from ghtrader_core.store.rows import (
     as_day,
     checkpoint_from,
+    coverage_from,
     failed_from,
     gap_from,
     validation_row_from,
@@ -73,13 +74,7 @@ class QuestDBReads:
 
     async def coverage(self) -> list[CoverageRow]:
         rows = await self.pg.fetch(q.COVERAGE)
-        out = []
-        for r in rows:
-            days = tuple(sorted(date.fromisoformat(d) for d in str(r[5] or "").split(",") if d))
-            out.append(
-                CoverageRow(str(r[0]), as_day(r[1]), as_day(r[2]), int(r[3]), int(r[4] or 0), days)
-            )
-        return out
+        return [coverage_from(r, (d for d in str(r[5] or "").split(",") if d)) for r in rows]
 
     async def read_day(self, symbol: str, trading_day: date) -> pd.DataFrame:
         start = as_ts(trading_day) - DAY_WINDOW_BEFORE

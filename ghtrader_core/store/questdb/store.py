@@ -57,6 +57,7 @@ from ghtrader_core.store.rows import (
     checkpoint_row,
     failed_row,
     manifest_row,
+    mark_row,
     run_row,
     schedule_rows,
 )
@@ -302,17 +303,5 @@ class QuestDBStore(QuestDBReads):
             return
         sent = await self.writer.write(validation_frames(results))
         await self._wait_applied(list(sent))
-        await self.pg.executemany(
-            q.CHECKPOINT_MARK,
-            [
-                (
-                    r.validation.validator_version,
-                    str(r.validation.status),
-                    as_ts(r.trading_day),
-                    r.symbol,
-                    r.fingerprint,
-                )
-                for r in results
-            ],
-        )
+        await self.pg.executemany(q.CHECKPOINT_MARK, [mark_row(r, as_ts) for r in results])
         await self._wait_applied(["checkpoints"])
