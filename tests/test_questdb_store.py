@@ -50,13 +50,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def protocol_methods() -> dict[str, inspect.Signature]:
     """Every method of ``Store``, whichever role protocol declares it."""
-    return {
-        name: inspect.signature(member)
-        for role in base.Store.__mro__
-        if role.__module__ == base.__name__
-        for name, member in vars(role).items()
-        if inspect.isfunction(member) and not name.startswith("_")
-    }
+    return {name: inspect.signature(getattr(base.Store, name)) for name in base.methods(base.Store)}
 
 
 def test_every_protocol_method_exists_with_the_same_signature() -> None:

@@ -15,6 +15,7 @@ checkpoints strictly afterwards, so a crash in between costs a re-write, never a
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -222,3 +223,15 @@ class Store(
     StoreLifecycle, IngestStore, ScheduleStore, ValidationStore, ReportingStore, Protocol
 ):
     """A whole store: every role. What the factory builds and the daemon opens."""
+
+
+def methods(protocol: type) -> tuple[str, ...]:
+    """The public methods a store protocol declares, its roles' included (a composed
+    protocol such as ``Store`` declares none in its own body)."""
+    names: dict[str, None] = {}
+    for role in protocol.__mro__:
+        if role.__module__ == __name__:
+            names.update(
+                (n, None) for n, m in vars(role).items() if inspect.isfunction(m) and n[0] != "_"
+            )
+    return tuple(names)
