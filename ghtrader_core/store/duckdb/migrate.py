@@ -37,7 +37,19 @@ def _columns(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Rename what an older store still names the old way, record the schema version;
-    return the renames done (``table.old -> new``)."""
+    return the renames done (``table.old -> new``).
+
+    A store at the current version costs one query; a new one (no version yet: the DDL
+    has just created it with the current names) one insert. Only a store of an older
+    version opens a transaction (renames, then the version), so the common opens touch
+    nothing else (a DuckDB file near a full disk keeps the same write pattern)."""
+    row = con.execute("SELECT max(version) FROM schema_version").fetchone()
+    before = None if row is None or row[0] is None else int(row[0])
+    if before is None:
+        con.execute("INSERT INTO schema_version VALUES (?)", [SCHEMA_VERSION])
+        return []
+    if before >= SCHEMA_VERSION:
+        return []
     with transaction(con):
         present = _columns(con)
         done = []
@@ -45,18 +57,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
             if (table, old) in present and (table, new) not in present:
                 con.execute(f'ALTER TABLE {table} RENAME COLUMN "{old}" TO {new}')
                 done.append(f"{table}.{old} -> {new}")
-        if done:
-            # one shape across stores: a finding about no column has a NULL field
-            con.execute("UPDATE validation_findings SET field = NULL WHERE field = ''")
-        row = con.execute("SELECT max(version) FROM schema_version").fetchone()
-        before = None if row is None or row[0] is None else int(row[0])
-        if before is None or before < SCHEMA_VERSION:
-            con.execute("INSERT INTO schema_version VALUES (?)", [SCHEMA_VERSION])
-    if done:
-        log.info(
-            "store_schema_migrated",
-            from_version=before,
-            to_version=SCHEMA_VERSION,
-            renamed=done,
-        )
+        # one shape across stores: a finding about no column has a NULL field
+        con.execute("UPDATE validation_findings SET field = NULL WHERE field = ''")
+        con.execute("INSERT INTO schema_version VALUES (?)", [SCHEMA_VERSION])
+    log.info("store_schema_migrated", from_version=before, to_version=SCHEMA_VERSION, renamed=done)
     return done
