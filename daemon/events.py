@@ -7,10 +7,10 @@ event loop and must not block.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
-from ghtrader_core.records import DayValidation
+from ghtrader_core.records import DayValidation, RunCounts
 
 
 @dataclass(frozen=True)
@@ -80,22 +80,19 @@ class Observers(Observer):
 
 @dataclass
 class RunStats(Observer):
-    """Counters of one run: the summary a backfill ends with."""
+    """Counters of one run as the days come in: the run record and the summary take
+    ``counts`` as they are; the busy times are the summary's alone."""
 
-    total: int = 0  # days in the requested range (planned for download + skipped as done)
-    skipped: int = 0
-    downloaded: int = 0
-    failed: int = 0
-    rows: int = 0
+    counts: RunCounts = field(default_factory=RunCounts)
     sink_busy_s: float = 0.0
     validate_s: float = 0.0
     failures: list[tuple[str, date, str]] = field(default_factory=list)
 
     def planned(self, total: int, skipped: int) -> None:
-        self.total, self.skipped = total, skipped
+        self.counts = replace(self.counts, planned=total - skipped, skipped=skipped)
 
     def day_failed(self, symbol: str, trading_day: date, reason: str, permanent: bool) -> None:
-        self.failed += 1
+        self.counts = self.counts.plus(failed=1)
         self.failures.append((symbol, trading_day, reason))
 
     def day_validated(self, symbol: str, trading_day: date, seconds: float) -> None:
@@ -105,5 +102,4 @@ class RunStats(Observer):
         self.sink_busy_s += seconds
 
     def day_done(self, day: StoredDay) -> None:
-        self.downloaded += 1
-        self.rows += day.rows
+        self.counts = self.counts.plus(downloaded=1, rows=day.rows)

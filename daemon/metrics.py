@@ -26,6 +26,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from daemon.events import Observer, StoredDay
 from ghtrader_core.calendar import SYSTEM_CLOCK, Clock
 from ghtrader_core.store.base import Store
+from ghtrader_core.store.base import methods as store_methods
 
 T = TypeVar("T")
 
@@ -230,7 +231,7 @@ class Metrics(Observer):
 # the staged writes of stores that pipeline them. Named, not discovered: a store may have
 # other public attributes (QuestDB's ``pg`` property raises until ``open()``).
 STORE_METHODS = (
-    *(n for n, m in vars(Store).items() if inspect.isfunction(m) and not n.startswith("_")),
+    *store_methods(Store),  # store13: every role protocol's methods (Store composes them)
     "send_days",
     "wait_visible",
 )

@@ -28,7 +28,7 @@ from daemon.sink import BatchingSink
 from daemon.source_guard import foreign_days
 from daemon.source_prep import prepare_schedules, source_observers
 from ghtrader_core.calendar import SYSTEM_CLOCK, Clock, TradingCalendar, naive_utc
-from ghtrader_core.records import IngestRun
+from ghtrader_core.records import IngestRun, RunCounts
 from ghtrader_core.sources.base import TickSource
 from ghtrader_core.store.base import Store
 
@@ -42,14 +42,12 @@ def code_version() -> str:
         return "0+unknown"
 
 
-@dataclass(frozen=True)
-class Summary:
-    planned: int
-    downloaded: int
-    skipped: int
-    failed: int
-    rows: int
-    wall_s: float
+@dataclass(frozen=True, kw_only=True)
+class Summary(RunCounts):
+    """What a pass did: the run's counters (``RunCounts``: the same the run record keeps)
+    and its times. ``as_dict`` is ``backfill --json`` and the status page's last pass."""
+
+    wall_s: float = 0.0
     interrupted: bool = False
     sink_s: float = 0.0
     validate_s: float = 0.0
@@ -164,7 +162,9 @@ async def backfill(
     if not await prepare_schedules(source, store, the_plan.jobs, retry_policy(cfg), stop=stop):
         log.warning("stopped_before_start", reason="stop requested while fetching schedules")
         wall_s = round(time.perf_counter() - started, 3)
-        return Summary(len(the_plan.jobs), 0, the_plan.skipped, 0, 0, wall_s, interrupted=True)
+        return Summary(
+            planned=len(the_plan.jobs), skipped=the_plan.skipped, wall_s=wall_s, interrupted=True
+        )
     stats = RunStats()
     observers = Observers([stats, *([observer] if observer else []), *source_observers(source)])
     observers.planned(the_plan.total, the_plan.skipped)
@@ -185,11 +185,7 @@ async def backfill(
             command=command,
             started_at=started_at,
             ended_at=naive_utc(clock) if ended else None,
-            planned=len(the_plan.jobs),
-            downloaded=stats.downloaded,
-            skipped=the_plan.skipped,
-            failed=stats.failed,
-            rows=stats.rows,
+            counts=stats.counts,
             status=status,
             config_hash=cfg.version(),
             code_version=code_version(),
@@ -217,17 +213,13 @@ async def backfill(
             await store.record_run(run_record(status, ended=True))
         raise
     summary = Summary(
-        planned=len(the_plan.jobs),
-        downloaded=stats.downloaded,
-        skipped=the_plan.skipped,
-        failed=stats.failed,
-        rows=stats.rows,
+        *stats.counts.values(),
         wall_s=round(time.perf_counter() - started, 3),
         interrupted=interrupted,
         sink_s=round(stats.sink_busy_s, 3),
         validate_s=round(stats.validate_s, 3),
     )
-    status = "interrupted" if interrupted else ("partial" if stats.failed else "ok")
+    status = "interrupted" if interrupted else ("partial" if stats.counts.failed else "ok")
     await store.record_run(run_record(status, ended=True))
     log.info("backfill_done", **summary.as_dict())
     return summary

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from functools import partial
 from typing import Any
@@ -23,7 +23,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from ghtrader_core.calendar import TradingCalendar
 from ghtrader_core.records import Checkpoint, DayStatus
-from ghtrader_core.store.base import Store, ValidationWrite
+from ghtrader_core.store.base import ValidationStore, ValidationWrite
 from ghtrader_core.validation import VALIDATOR_VERSION, Thresholds, validate_day
 
 log = structlog.get_logger("ghtraderd.validate")
@@ -31,6 +31,10 @@ log = structlog.get_logger("ghtraderd.validate")
 
 @dataclass
 class RevalidationSummary:
+    """What ``validate`` did: verdicts of stored days, not days fetched, so its counters
+    are its own (``RunCounts`` is the ingest run's). ``as_dict`` is ``validate --json``:
+    every field, in order, with the validator version before the failed days."""
+
     due: int = 0
     validated: int = 0
     ok: int = 0
@@ -41,17 +45,9 @@ class RevalidationSummary:
     failed_days: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "due": self.due,
-            "validated": self.validated,
-            "ok": self.ok,
-            "warn": self.warn,
-            "fail": self.fail,
-            "rows": self.rows,
-            "wall_s": self.wall_s,
-            "validator_version": VALIDATOR_VERSION,
-            "failed_days": self.failed_days,
-        }
+        out = asdict(self)
+        failed = out.pop("failed_days")
+        return {**out, "validator_version": VALIDATOR_VERSION, "failed_days": failed}
 
     def count(self, write: ValidationWrite, rows: int) -> None:
         self.validated += 1
@@ -75,7 +71,7 @@ class RevalidationSummary:
 
 
 async def revalidate(
-    store: Store,
+    store: ValidationStore,
     calendar: TradingCalendar,
     thresholds: Thresholds,
     symbols: Sequence[str],
@@ -106,7 +102,7 @@ async def revalidate(
 
 
 async def _work(
-    store: Store,
+    store: ValidationStore,
     calendar: TradingCalendar,
     thresholds: Thresholds,
     pending: Iterator[Checkpoint],
@@ -131,7 +127,7 @@ async def _work(
 
 
 async def _write(
-    store: Store,
+    store: ValidationStore,
     receive: MemoryObjectReceiveStream[tuple[ValidationWrite, int]],
     summary: RevalidationSummary,
     batch_days: int,

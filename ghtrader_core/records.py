@@ -6,7 +6,7 @@ checks that produce them (the core's imports point one way).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field, fields, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -89,16 +89,45 @@ class FailedDay:
 
 
 @dataclass(frozen=True)
+class RunCounts:
+    """The counters of one ingest run, in one shape for everything that reports them.
+
+    The run's summary (``backfill --json``, the ``run`` status page) extends it, the
+    pipeline's observer keeps it, the ``ingest_runs`` row carries it. A new counter is a
+    field here (and a column in the stores' ``ingest_runs``, which a test checks).
+    """
+
+    planned: int = 0  # days to download (not counting those skipped as already done)
+    downloaded: int = 0  # days durable and checkpointed
+    skipped: int = 0  # days already done
+    failed: int = 0  # days dead-lettered
+    rows: int = 0  # ticks of the downloaded days
+
+    def plus(self, **more: int) -> RunCounts:
+        """These counts with ``more`` added (``plus(downloaded=1, rows=n)``)."""
+        return replace(self, **{k: getattr(self, k) + v for k, v in more.items()})
+
+    def counts(self) -> RunCounts:
+        """Only the counters (of a record that extends this one)."""
+        return RunCounts(*self.values())
+
+    def values(self) -> tuple[int, ...]:
+        """The counters in field order (the order of their store columns)."""
+        return astuple(self)[: len(fields(RunCounts))]
+
+    def counts_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(RunCounts)}
+
+
+@dataclass(frozen=True)
 class IngestRun:
+    """One row of ``ingest_runs``: written "running" at the start, updated at the end."""
+
     run_id: str
     command: str
     started_at: datetime
     ended_at: datetime | None
-    planned: int
-    downloaded: int
-    skipped: int
-    failed: int
-    rows: int
+    counts: RunCounts
     status: str
     config_hash: str
     code_version: str

@@ -142,3 +142,58 @@ def test_the_wall_clock_is_read_in_one_module_only() -> None:
     ]
     assert [c for p in files for c in wall_clock_calls(p)] == []
     assert wall_clock_calls(CLOCK_MODULE)  # the check itself sees a call where there is one
+
+
+# Records a store reads back or writes: built from rows and mapped to rows only in
+# ghtrader_core/store/rows.py, the one mapping both stores share.
+RECORDS = {
+    "Checkpoint",
+    "CoverageRow",
+    "FailedDay",
+    "GapRow",
+    "IngestRun",
+    "ManifestEntry",
+    "RunCounts",
+    "ValidationRow",
+}
+STORE_FILES = [
+    p for p in CORE_FILES if p.relative_to(ROOT / "ghtrader_core").parts[0] == "store"
+]
+
+
+def _mapping_by_hand(path: Path) -> list[str]:
+    """Records built by calling their class, and dict literals that are a row of a shared
+    table (three or more keys, all of them that table's columns)."""
+    from ghtrader_core.store import rows
+
+    tables = [
+        set(t)
+        for t in (
+            rows.CHECKPOINT_COLUMNS,
+            rows.MANIFEST_COLUMNS,
+            rows.FAILED_COLUMNS,
+            rows.RUN_COLUMNS,
+            rows.SUMMARY_COLUMNS,
+            rows.FINDING_COLUMNS,
+            rows.GAP_COLUMNS,
+            rows.MARK_COLUMNS,
+        )
+    ]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id in RECORDS:
+                found.append(f"line {node.lineno}: {node.func.id}(...)")
+        elif isinstance(node, ast.Dict):
+            keys = {k.value for k in node.keys if isinstance(k, ast.Constant)}
+            if len(keys) >= 3 and any(keys <= t for t in tables):
+                found.append(f"line {node.lineno}: a row of {sorted(keys)}")
+    return found
+
+
+@pytest.mark.parametrize("path", STORE_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_store_maps_records_to_rows_by_hand(path: Path) -> None:
+    if path.name == "rows.py" and path.parent.name == "store":
+        assert _mapping_by_hand(path), "the shared mapping must be where the rule looks"
+        return
+    assert _mapping_by_hand(path) == [], "use ghtrader_core.store.rows"

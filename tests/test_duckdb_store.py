@@ -1,4 +1,5 @@
 import subprocess
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -9,10 +10,11 @@ import pytest
 from daemon.exitcodes import code_for
 from ghtrader_core.calendar import TradingCalendar
 from ghtrader_core.errors import StoreLockedError, StorePathError
-from ghtrader_core.records import Checkpoint, FailedDay, IngestRun
+from ghtrader_core.records import Checkpoint, FailedDay, IngestRun, RunCounts
 from ghtrader_core.sources.synthetic.source import SyntheticConfig, simulate_day
 from ghtrader_core.store.base import DayWrite, Store
 from ghtrader_core.store.duckdb.store import DuckDBStore
+from ghtrader_core.store.rows import RUN_COLUMNS, run_from
 from ghtrader_core.symbols import parse_main
 from ghtrader_core.ticks import fingerprint
 
@@ -89,10 +91,15 @@ async def test_checkpoints_coverage_failed_days_and_runs(tmp_path: Path) -> None
         2,
         20,
     )
-    run = IngestRun("r1", "backfill", now, None, 2, 0, 0, 0, 0, "running", "c", "v")
+    run = IngestRun("r1", "backfill", now, None, RunCounts(planned=2), "running", "c", "v")
     await store.record_run(run)
-    await store.record_run(IngestRun(**{**run.__dict__, "status": "ok", "ended_at": now}))
+    done = replace(run, status="ok", ended_at=now, counts=run.counts.plus(downloaded=2, rows=20))
+    await store.record_run(done)
     assert (await store.table_counts())["ingest_runs"] == 1
+    stored = await store._run(
+        lambda con: con.execute(f"SELECT {', '.join(RUN_COLUMNS)} FROM ingest_runs").fetchall()
+    )
+    assert [run_from(r) for r in stored] == [done]
     await store.close()
 
 

@@ -91,7 +91,7 @@ def test_disk_full_blames_no_day_and_ends_73(tmp_path: Path, tmpfs: Callable[[in
         fs / "s.duckdb",
         "SELECT c.symbol, c.trading_day FROM checkpoints c LEFT JOIN (SELECT symbol, "
         "trading_day, count(*) AS n FROM ticks GROUP BY ALL) t USING (symbol, trading_day) "
-        "WHERE coalesce(t.n, 0) <> c.rows",
+        "WHERE coalesce(t.n, 0) <> c.row_count",
     )
     assert mismatched == []
 

@@ -46,7 +46,7 @@ async def test_write_validations_writes_rows_before_marking_checkpoints() -> Non
     names = pg.names()
     assert names.index("checkpoint_mark") > names.index("wal_tables")
     [(_, marks)] = [c for c in pg.calls if c[0] == "checkpoint_mark"]
-    assert marks == ((3, "warn", datetime(2025, 11, 3), "A", "f1"),)
+    assert marks == (("A", datetime(2025, 11, 3), "f1", 3, "warn"),)
     assert b"validation_summary," in pool.flushed[0] and b'fingerprint="f1"' in pool.flushed[0]
 
 

@@ -20,7 +20,7 @@ from daemon.events import Observer
 from daemon.exitcodes import code_for
 from daemon.sink import BatchingSink
 from ghtrader_core.errors import RetryableError
-from ghtrader_core.records import Checkpoint, IngestRun
+from ghtrader_core.records import Checkpoint, IngestRun, RunCounts
 from ghtrader_core.store import base
 from ghtrader_core.store.questdb import schema as schema
 from ghtrader_core.store.questdb.store import QuestDBSchemaError, QuestDBStore
@@ -50,11 +50,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def protocol_methods() -> dict[str, inspect.Signature]:
-    return {
-        name: inspect.signature(member)
-        for name, member in vars(base.Store).items()
-        if inspect.isfunction(member) and not name.startswith("_")
-    }
+    """Every method of ``Store``, whichever role protocol declares it."""
+    return {name: inspect.signature(getattr(base.Store, name)) for name in base.methods(base.Store)}
 
 
 def test_every_protocol_method_exists_with_the_same_signature() -> None:
@@ -236,7 +233,7 @@ async def test_transient_flush_errors_are_retried_and_nothing_is_dropped() -> No
     await sink.flush(days)
     assert len(pool.flushed) == 1 and len(pool.senders) == 4  # a fresh sender per failure
     [(_, rows)] = [c for c in pg.calls if c[0] == "checkpoint_insert"]
-    assert [r[0] for r in rows] == [datetime(2025, 11, 3), datetime(2025, 11, 4)]
+    assert [r[1] for r in rows] == [datetime(2025, 11, 3), datetime(2025, 11, 4)]
     assert "failed_insert" not in pg.names()
 
 
@@ -259,9 +256,9 @@ async def test_a_rejected_day_is_recorded_with_the_servers_message_and_others_go
     good_b = small_day(date(2025, 11, 5), datetimes=(T0 + 2 * 86_400 * 10**9,))
     await sink.flush([good_b, bad, good_a])
     [(_, failed)] = [c for c in pg.calls if c[0] == "failed_insert"]
-    assert failed[0][0] == datetime(2025, 11, 4) and "symbol value too long" in failed[0][2]
+    assert failed[0][1] == datetime(2025, 11, 4) and "symbol value too long" in failed[0][2]
     assert failed[0][3] is True  # permanent
-    done = [r[0].date() for c in pg.calls if c[0] == "checkpoint_insert" for r in c[1]]
+    done = [r[1].date() for c in pg.calls if c[0] == "checkpoint_insert" for r in c[1]]
     assert done == [date(2025, 11, 3), date(2025, 11, 5)]
 
 
@@ -350,7 +347,7 @@ async def test_checkpoints_filter_symbols_and_bookkeeping_uses_naive_utc() -> No
         "KQ.m@SHFE.cu", date(2025, 11, 4), "SHFE.cu2601", 2, "2:ef", 3, "ok", written, "synthetic"
     )
     assert got == {("KQ.m@SHFE.cu", DAY): cp, ("KQ.m@SHFE.cu", date(2025, 11, 4)): old}
-    run = IngestRun("r1", "backfill", written, None, 1, 1, 0, 0, 2, "running", "h", "0")
+    run = IngestRun("r1", "backfill", written, None, RunCounts(1, 1, 0, 0, 2), "running", "h", "0")
     await store.record_run(run)
     [(_, args)] = [c for c in pg.calls if c[0] == "run_insert"]
     assert all(a is None or getattr(a, "tzinfo", None) is None for a in args)

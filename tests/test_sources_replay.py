@@ -272,8 +272,8 @@ def test_text_and_overflowing_numbers_in_numeric_columns_are_findings(tmp_path: 
     assert "Warning" not in done.stderr  # no stray numpy/pandas warnings
     with duckdb.connect(str(tmp_path / "replay.duckdb"), read_only=True) as con:
         findings = con.execute(
-            'SELECT "check", field, severity, count FROM validation_findings'
-            " WHERE \"check\" IN ('wrong_dtype', 'non_finite') ORDER BY 1, 2"
+            "SELECT check_name, field, severity, hits FROM validation_findings"
+            " WHERE check_name IN ('wrong_dtype', 'non_finite') ORDER BY 1, 2"
         ).fetchall()
     assert findings == [
         ("non_finite", "volume", "error", 1),

@@ -15,7 +15,7 @@ from daemon.commands.failed import as_dicts
 from daemon.commands.validate import add_range_args, resolve_range
 from daemon.factory import build_calendar
 from ghtrader_core.calendar import NS_PER_S, local_date_of_ns
-from ghtrader_core.store.base import GapRow, ValidationRow
+from ghtrader_core.store.base import GapRow, ReportingStore, ValidationRow
 
 STATUSES = ("ok", "warn", "fail", "unvalidated")
 
@@ -35,15 +35,7 @@ def main(args: argparse.Namespace) -> int:
 
     async def go() -> int:
         async with opened_store(cfg, read_only=True) as store:
-            rows = await store.validation_rows(symbols, start, end)
-            gaps = await store.largest_gaps(symbols, start, end, args.top)
-            dead = [
-                f
-                for f in await store.failed_days()
-                if f.symbol in symbols and start <= f.trading_day <= end
-            ]
-        report = build_report(symbols, start, end, rows, gaps, top=args.top)
-        report["failed_days"] = as_dicts(dead)
+            report = await read_report(store, symbols, start, end, top=args.top)
         if args.json:
             print_json(report)
         else:
@@ -51,6 +43,22 @@ def main(args: argparse.Namespace) -> int:
         return exitcodes.OK
 
     return run(go)
+
+
+async def read_report(
+    store: ReportingStore, symbols: Sequence[str], start: date, end: date, *, top: int
+) -> dict[str, Any]:
+    """The report of ``symbols`` in ``start``..``end``: what the reporting role answers."""
+    rows = await store.validation_rows(symbols, start, end)
+    gaps = await store.largest_gaps(symbols, start, end, top)
+    dead = [
+        f
+        for f in await store.failed_days()
+        if f.symbol in symbols and start <= f.trading_day <= end
+    ]
+    report = build_report(symbols, start, end, rows, gaps, top=top)
+    report["failed_days"] = as_dicts(dead)
+    return report
 
 
 def build_report(

@@ -1,4 +1,11 @@
-"""The protocol every store satisfies, and what the pipeline hands to it.
+"""The protocol every store satisfies, by role, and what the pipeline hands to it.
+
+``Store`` is five small protocols, one per role: its lifecycle, ingest (days,
+checkpoints, dead letters, runs), the main-contract schedule, validation (what is due,
+verdicts written back) and reporting (coverage, reports). A caller that needs one role
+types against that role (``revalidate`` against ``ValidationStore``, ``report`` against
+``ReportingStore``); a store implements them all. How records become rows is
+``rows``, shared by every store.
 
 All methods are coroutines: a store with a blocking client runs it in a worker thread of
 its own, a store with an async client awaits it. ``write_days`` is idempotent per
@@ -8,6 +15,7 @@ checkpoints strictly afterwards, so a crash in between costs a re-write, never a
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -25,8 +33,6 @@ from ghtrader_core.records import (
     ManifestEntry,
 )
 from ghtrader_core.ticks import DayFrame
-
-SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,7 @@ class GapRow:
 
 
 @runtime_checkable
-class Store(Protocol):
+class StoreLifecycle(Protocol):
     name: str
 
     async def open(self) -> None:
@@ -108,6 +114,11 @@ class Store(Protocol):
     async def ping(self) -> None:
         """Raise StoreUnavailableError unless the store answers now."""
         ...
+
+
+@runtime_checkable
+class IngestStore(Protocol):
+    """What the pipeline writes and plans from: days, checkpoints, dead letters, runs."""
 
     async def write_days(self, days: Sequence[DayWrite]) -> None:
         """Write ticks and validation of whole days; idempotent; durable on return."""
@@ -134,15 +145,28 @@ class Store(Protocol):
 
     async def record_failed(self, failed: Sequence[FailedDay]) -> None: ...
 
-    async def failed_days(self) -> list[FailedDay]: ...
-
     async def record_run(self, run: IngestRun) -> None:
         """Insert or update an ingest run (keyed by ``run_id``)."""
         ...
 
-    async def coverage(self) -> list[CoverageRow]:
-        """Per symbol: first/last day, days present, rows, and the days themselves."""
+
+@runtime_checkable
+class ScheduleStore(Protocol):
+    """The main-contract schedule, fetched once per symbol and kept."""
+
+    async def write_schedule(self, symbol: str, day_contracts: Sequence[tuple[date, str]]) -> None:
+        """Upsert the main-contract schedule of ``symbol``: one row per trading day
+        (table ``main_schedule``: symbol, trading_day, contract, fetched_at)."""
         ...
+
+    async def read_schedule(self, symbol: str) -> list[tuple[date, str]]:
+        """The stored (trading_day, contract) rows of ``symbol``, ordered by day."""
+        ...
+
+
+@runtime_checkable
+class ValidationStore(Protocol):
+    """Re-validation: which days are due, their ticks read back, verdicts written."""
 
     async def read_day(self, symbol: str, trading_day: date) -> pd.DataFrame:
         """The stored ticks of one symbol-day in the tick schema, ordered by time."""
@@ -169,6 +193,17 @@ class Store(Protocol):
         still has the fingerprint validated; one transaction; durable on return."""
         ...
 
+
+@runtime_checkable
+class ReportingStore(Protocol):
+    """What the reports read: coverage, dead letters, validation per day, gaps."""
+
+    async def coverage(self) -> list[CoverageRow]:
+        """Per symbol: first/last day, days present, rows, and the days themselves."""
+        ...
+
+    async def failed_days(self) -> list[FailedDay]: ...
+
     async def validation_rows(
         self, symbols: Sequence[str], start: date, end: date
     ) -> list[ValidationRow]:
@@ -182,11 +217,21 @@ class Store(Protocol):
         """Per symbol, the ``limit`` longest stored gaps in range, longest first."""
         ...
 
-    async def write_schedule(self, symbol: str, day_contracts: Sequence[tuple[date, str]]) -> None:
-        """Upsert the main-contract schedule of ``symbol``: one row per trading day
-        (table ``main_schedule``: symbol, trading_day, contract, fetched_at)."""
-        ...
 
-    async def read_schedule(self, symbol: str) -> list[tuple[date, str]]:
-        """The stored (trading_day, contract) rows of ``symbol``, ordered by day."""
-        ...
+@runtime_checkable
+class Store(
+    StoreLifecycle, IngestStore, ScheduleStore, ValidationStore, ReportingStore, Protocol
+):
+    """A whole store: every role. What the factory builds and the daemon opens."""
+
+
+def methods(protocol: type) -> tuple[str, ...]:
+    """The public methods a store protocol declares, its roles' included (a composed
+    protocol such as ``Store`` declares none in its own body)."""
+    names: dict[str, None] = {}
+    for role in protocol.__mro__:
+        if role.__module__ == __name__:
+            names.update(
+                (n, None) for n, m in vars(role).items() if inspect.isfunction(m) and n[0] != "_"
+            )
+    return tuple(names)

@@ -1,12 +1,12 @@
 """Records to DuckDB rows: Arrow tables of ticks and frames of validation verdicts.
 
-Kept apart from the store so the SQL there reads as SQL, and so a second store can map
-the same records to the same column names.
+Kept apart from the store so the SQL there reads as SQL. Which field lands in which
+column is ``ghtrader_core.store.rows`` (shared with QuestDB); this module only builds
+the frames DuckDB scans.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import date
 
@@ -16,6 +16,15 @@ import pandas as pd
 import pyarrow as pa
 
 from ghtrader_core.store.base import DayWrite, ValidationWrite
+from ghtrader_core.store.rows import (
+    FINDING_COLUMNS,
+    GAP_COLUMNS,
+    SUMMARY_COLUMNS,
+    finding_rows,
+    gap_rows,
+    summary_row,
+    verdicts,
+)
 from ghtrader_core.ticks import SOURCE_COLUMNS
 
 
@@ -58,62 +67,19 @@ def arrow_day(write: DayWrite) -> pa.Table:
 def validation_frames(
     days: Sequence[DayWrite],
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]:
-    return verdict_frames(
-        [
-            ValidationWrite(d.day.symbol, d.day.trading_day, d.fingerprint, d.validation)
-            for d in days
-            if d.validation is not None
-        ]
-    )
+    return verdict_frames(verdicts(days))
 
 
 def verdict_frames(
     validated: Sequence[ValidationWrite],
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]:
+    """Summary, findings and gaps of validated days as frames of the shared columns."""
     if not validated:
         return None, None, None
-    summary = pd.DataFrame(
-        [
-            {
-                "symbol": w.symbol,
-                "trading_day": w.trading_day,
-                "status": str(w.validation.status),
-                "score": w.validation.score,
-                "validator_version": w.validation.validator_version,
-                "metrics": json.dumps(w.validation.metrics, sort_keys=True),
-                "fingerprint": w.fingerprint,
-            }
-            for w in validated
-        ]
+    return (
+        pd.DataFrame([summary_row(w) for w in validated], columns=list(SUMMARY_COLUMNS)),
+        pd.DataFrame(
+            [r for w in validated for r in finding_rows(w)], columns=list(FINDING_COLUMNS)
+        ),
+        pd.DataFrame([r for w in validated for r in gap_rows(w)], columns=list(GAP_COLUMNS)),
     )
-    findings = pd.DataFrame(
-        [
-            {
-                "symbol": w.symbol,
-                "trading_day": w.trading_day,
-                "check": f.check,
-                "severity": str(f.severity),
-                "count": f.count,
-                "field": f.field,
-                "examples_ns": json.dumps(list(f.examples_ns)),
-                "message": f.message,
-            }
-            for w in validated
-            for f in w.validation.findings
-        ]
-    )
-    gaps = pd.DataFrame(
-        [
-            {
-                "symbol": w.symbol,
-                "trading_day": w.trading_day,
-                "session": g.session,
-                "start_ns": g.start_ns,
-                "end_ns": g.end_ns,
-                "length_s": g.length_s,
-            }
-            for w in validated
-            for g in w.validation.gaps
-        ]
-    )
-    return summary, findings, gaps

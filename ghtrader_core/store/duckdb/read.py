@@ -44,7 +44,7 @@ WITH m AS (
         FROM manifests m LEFT JOIN ingest_runs r ON r.run_id = m.run_id
         WHERE m.symbol = $1 AND m.trading_day BETWEEN $2 AND $3)
     WHERE k = 1)
-SELECT c.trading_day, c.contract, c.rows, c.fingerprint,
+SELECT c.trading_day, c.contract, c.row_count, c.fingerprint,
     CASE WHEN v.status IS NOT NULL AND (v.fingerprint IS NULL OR v.fingerprint = c.fingerprint)
         THEN v.status ELSE c.status END AS status,
     CASE WHEN v.fingerprint IS NULL OR v.fingerprint = c.fingerprint THEN v.score END AS score,

@@ -29,11 +29,7 @@ from ghtrader_core.records import (
     IngestRun,
     ManifestEntry,
 )
-from ghtrader_core.store.base import (
-    SCHEMA_VERSION,
-    DayPairs,
-    DayWrite,
-)
+from ghtrader_core.store.base import DayPairs, DayWrite
 from ghtrader_core.store.duckdb import plan
 from ghtrader_core.store.duckdb.connection import Connection, transaction
 from ghtrader_core.store.duckdb.frames import (
@@ -41,12 +37,38 @@ from ghtrader_core.store.duckdb.frames import (
     insert_validations,
     validation_frames,
 )
+from ghtrader_core.store.duckdb.migrate import migrate
 from ghtrader_core.store.duckdb.read import DuckDBReader
 from ghtrader_core.store.duckdb.schema import DAY_TABLES, DDL
 from ghtrader_core.store.duckdb.validation import ValidationTables
+from ghtrader_core.store.rows import (
+    CHECKPOINT_COLUMNS,
+    FAILED_COLUMNS,
+    MANIFEST_COLUMNS,
+    RUN_COLUMNS,
+    SCHEDULE_COLUMNS,
+    checkpoint_from,
+    checkpoint_row,
+    coverage_from,
+    failed_from,
+    failed_row,
+    manifest_row,
+    placeholders,
+    run_row,
+    schedule_rows,
+)
 from ghtrader_core.ticks import TICK_COLUMNS
 
 T = TypeVar("T")
+
+
+def _upsert(table: str, columns: tuple[str, ...]) -> str:
+    """``INSERT OR REPLACE`` of one row of the shared ``columns`` (keyed by the table's
+    primary key)."""
+    return (
+        f"INSERT OR REPLACE INTO {table} ({', '.join(columns)}) "
+        f"VALUES ({placeholders(columns)})"
+    )
 
 class DuckDBStore(ValidationTables):
     name = "duckdb"
@@ -84,13 +106,7 @@ class DuckDBStore(ValidationTables):
 
     async def open(self) -> None:
         await self._db.open()
-
-        def version(con: duckdb.DuckDBPyConnection) -> None:
-            row = con.execute("SELECT max(version) FROM schema_version").fetchone()
-            if row is None or row[0] is None:
-                con.execute("INSERT INTO schema_version VALUES (?)", [SCHEMA_VERSION])
-
-        await self._run(version)
+        await self._run(migrate)
 
     async def close(self) -> None:
         await self._db.close()
@@ -153,88 +169,32 @@ class DuckDBStore(ValidationTables):
     ) -> None:
         if not checkpoints and not manifest:
             return
-        cps = [
-            (
-                c.symbol,
-                c.trading_day,
-                c.contract,
-                c.rows,
-                c.fingerprint,
-                c.validator_version,
-                c.status,
-                c.written_at,
-                c.source,
-            )
-            for c in checkpoints
-        ]
-        man = [
-            (
-                m.run_id,
-                m.symbol,
-                m.trading_day,
-                m.contract,
-                m.rows,
-                m.fingerprint,
-                m.source,
-                m.schema_hash,
-                m.code_version,
-            )
-            for m in manifest
-        ]
+        cps = [checkpoint_row(c) for c in checkpoints]
+        man = [manifest_row(m) for m in manifest]
 
         def write(con: duckdb.DuckDBPyConnection) -> None:
             with transaction(con):
                 if cps:
-                    con.executemany(
-                        "INSERT OR REPLACE INTO checkpoints (symbol, trading_day, contract, rows, "
-                        "fingerprint, validator_version, status, written_at, source) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        cps,
-                    )
+                    con.executemany(_upsert("checkpoints", CHECKPOINT_COLUMNS), cps)
                     con.executemany(
                         "DELETE FROM failed_days WHERE symbol = ? AND trading_day = ?",
                         [(c[0], c[1]) for c in cps],
                     )
                 if man:
-                    con.executemany(
-                        "INSERT OR REPLACE INTO manifests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", man
-                    )
+                    con.executemany(_upsert("manifests", MANIFEST_COLUMNS), man)
 
         await self._run(write)
 
     async def record_failed(self, failed: Sequence[FailedDay]) -> None:
-        rows = [
-            (f.symbol, f.trading_day, f.reason, f.permanent, f.attempts, f.failed_at)
-            for f in failed
-        ]
+        rows = [failed_row(f) for f in failed]
         if rows:
             await self._run(
-                lambda con: con.executemany(
-                    "INSERT OR REPLACE INTO failed_days VALUES (?, ?, ?, ?, ?, ?)", rows
-                )
+                lambda con: con.executemany(_upsert("failed_days", FAILED_COLUMNS), rows)
             )
 
     async def record_run(self, run: IngestRun) -> None:
-        row = (
-            run.run_id,
-            run.command,
-            run.started_at,
-            run.ended_at,
-            run.planned,
-            run.downloaded,
-            run.skipped,
-            run.failed,
-            run.rows,
-            run.status,
-            run.config_hash,
-            run.code_version,
-        )
-        await self._run(
-            lambda con: con.execute(
-                "INSERT OR REPLACE INTO ingest_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                row,
-            )
-        )
+        row = run_row(run)
+        await self._run(lambda con: con.execute(_upsert("ingest_runs", RUN_COLUMNS), row))
 
     # -- reads ------------------------------------------------------------------------
     async def checkpointed_days(
@@ -247,33 +207,32 @@ class DuckDBStore(ValidationTables):
     ) -> dict[tuple[str, date], Checkpoint]:
         def query(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
             return con.execute(
-                "SELECT symbol, trading_day, contract, rows, fingerprint, validator_version, "
-                "status, written_at, source FROM checkpoints "
+                f"SELECT {', '.join(CHECKPOINT_COLUMNS)} FROM checkpoints "
                 "WHERE symbol IN (SELECT unnest(?)) AND trading_day BETWEEN ? AND ?",
                 [list(symbols), start, end],
             ).fetchall()
 
         rows = await self._run(query)
-        return {(r[0], r[1]): Checkpoint(*r) for r in rows}
+        return {(c.symbol, c.trading_day): c for c in map(checkpoint_from, rows)}
 
     async def failed_days(self) -> list[FailedDay]:
         rows = await self._run(
             lambda con: con.execute(
-                "SELECT symbol, trading_day, reason, permanent, attempts, failed_at "
-                "FROM failed_days ORDER BY symbol, trading_day"
+                f"SELECT {', '.join(FAILED_COLUMNS)} FROM failed_days "
+                "ORDER BY symbol, trading_day"
             ).fetchall()
         )
-        return [FailedDay(*r) for r in rows]
+        return [failed_from(r) for r in rows]
 
     async def coverage(self) -> list[CoverageRow]:
         rows = await self._run(
             lambda con: con.execute(
-                "SELECT symbol, min(trading_day), max(trading_day), count(*), sum(rows), "
+                "SELECT symbol, min(trading_day), max(trading_day), count(*), sum(row_count), "
                 "list(trading_day ORDER BY trading_day) FROM checkpoints "
                 "GROUP BY symbol ORDER BY symbol"
             ).fetchall()
         )
-        return [CoverageRow(r[0], r[1], r[2], int(r[3]), int(r[4] or 0), tuple(r[5])) for r in rows]
+        return [coverage_from(r, r[5]) for r in rows]
 
     async def read_day(self, symbol: str, trading_day: date) -> pd.DataFrame:
         cols = ", ".join(TICK_COLUMNS)
@@ -291,12 +250,10 @@ class DuckDBStore(ValidationTables):
 
     async def write_schedule(self, symbol: str, day_contracts: Sequence[tuple[date, str]]) -> None:
         now = naive_utc(self._clock)
-        rows = [(symbol, d, c, now) for d, c in day_contracts]
+        rows = schedule_rows(symbol, day_contracts, now)
         if rows:
             await self._run(
-                lambda con: con.executemany(
-                    "INSERT OR REPLACE INTO main_schedule VALUES (?, ?, ?, ?)", rows
-                )
+                lambda con: con.executemany(_upsert("main_schedule", SCHEDULE_COLUMNS), rows)
             )
 
     async def read_schedule(self, symbol: str) -> list[tuple[date, str]]:

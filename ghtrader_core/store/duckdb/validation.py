@@ -15,6 +15,13 @@ from ghtrader_core.store.base import GapRow, ValidationRow, ValidationWrite
 from ghtrader_core.store.duckdb.connection import transaction
 from ghtrader_core.store.duckdb.frames import insert_validations, verdict_frames
 from ghtrader_core.store.duckdb.schema import DAY_TABLES
+from ghtrader_core.store.rows import (
+    MARK_COLUMNS,
+    checkpoint_from,
+    gap_from,
+    mark_row,
+    validation_row_from,
+)
 
 T = TypeVar("T")
 
@@ -34,7 +41,7 @@ class ValidationTables:
     ) -> list[Checkpoint]:
         def query(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
             return con.execute(
-                "SELECT c.symbol, c.trading_day, c.contract, c.rows, c.fingerprint, "
+                "SELECT c.symbol, c.trading_day, c.contract, c.row_count, c.fingerprint, "
                 "c.validator_version, c.status, c.written_at, c.source "
                 "FROM checkpoints c LEFT JOIN validation_summary v "
                 "ON v.symbol = c.symbol AND v.trading_day = c.trading_day "
@@ -46,21 +53,13 @@ class ValidationTables:
                 [list(symbols), start, end, full, validator_version, validator_version],
             ).fetchall()
 
-        return [Checkpoint(*r) for r in await self._run(query)]
+        return [checkpoint_from(r) for r in await self._run(query)]
 
     async def write_validations(self, results: Sequence[ValidationWrite]) -> None:
         if not results:
             return
         summary, findings, gaps = verdict_frames(results)
-        marks = pd.DataFrame(
-            {
-                "symbol": [r.symbol for r in results],
-                "trading_day": [r.trading_day for r in results],
-                "fingerprint": [r.fingerprint for r in results],
-                "validator_version": [r.validation.validator_version for r in results],
-                "status": [str(r.validation.status) for r in results],
-            }
-        )
+        marks = pd.DataFrame([mark_row(r) for r in results], columns=list(MARK_COLUMNS))
 
         def write(con: duckdb.DuckDBPyConnection) -> None:
             with transaction(con):
@@ -89,16 +88,15 @@ class ValidationTables:
                 "WITH f AS (SELECT symbol, trading_day, "
                 "count(*) FILTER (WHERE severity = 'error') AS errors, "
                 "count(*) FILTER (WHERE severity = 'warn') AS warnings, "
-                'string_agg(DISTINCT "check", \',\' ORDER BY "check") '
+                "string_agg(DISTINCT check_name, ',' ORDER BY check_name) "
                 "FILTER (WHERE severity IN ('error', 'warn')) AS checks "
                 "FROM validation_findings WHERE symbol IN (SELECT unnest($1)) "
                 "AND trading_day BETWEEN $2 AND $3 GROUP BY symbol, trading_day), "
                 "g AS (SELECT symbol, trading_day, max(length_s) AS largest "
                 "FROM validation_gaps WHERE symbol IN (SELECT unnest($1)) "
                 "AND trading_day BETWEEN $2 AND $3 GROUP BY symbol, trading_day) "
-                "SELECT c.symbol, c.trading_day, c.rows, coalesce(v.status, 'unvalidated'), "
-                "v.score, coalesce(v.validator_version, 0), coalesce(f.errors, 0), "
-                "coalesce(f.warnings, 0), coalesce(f.checks, ''), g.largest "
+                "SELECT c.symbol, c.trading_day, c.row_count, v.status, v.score, "
+                "v.validator_version, f.errors, f.warnings, f.checks, g.largest "
                 "FROM checkpoints c "
                 "LEFT JOIN validation_summary v "
                 "ON v.symbol = c.symbol AND v.trading_day = c.trading_day "
@@ -109,12 +107,7 @@ class ValidationTables:
                 [list(symbols), start, end],
             ).fetchall()
 
-        return [
-            ValidationRow(
-                r[0], r[1], int(r[2] or 0), r[3], r[4], int(r[5]), int(r[6]), int(r[7]), r[8], r[9]
-            )
-            for r in await self._run(query)
-        ]
+        return [validation_row_from(r) for r in await self._run(query)]
 
     async def largest_gaps(
         self, symbols: Sequence[str], start: date, end: date, limit: int
@@ -130,4 +123,4 @@ class ValidationTables:
                 [list(symbols), start, end, limit],
             ).fetchall()
 
-        return [GapRow(*r) for r in await self._run(query)]
+        return [gap_from(r) for r in await self._run(query)]

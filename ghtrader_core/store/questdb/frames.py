@@ -3,6 +3,9 @@
 Kept apart from the store so that what is sent (and how a validation becomes its
 generation) can be built and tested without a server, and so the writer threads can
 build a batch's frames off the event loop (``day_frames`` takes the thread's scratch).
+Which field lands in which column is ``ghtrader_core.store.rows`` (shared with DuckDB);
+what is QuestDB's own is added here: a trading day as its midnight timestamp, the
+``generation`` and ``seq`` that replace a day's findings and gaps without a DELETE.
 """
 
 from __future__ import annotations
@@ -19,6 +22,14 @@ import pandas as pd
 from ghtrader_core.records import Checkpoint, DayValidation
 from ghtrader_core.store.base import DayWrite, ValidationWrite
 from ghtrader_core.store.questdb.ilp import TICK_SYMBOLS, IlpFrame, Scratch, ticks_frame
+from ghtrader_core.store.rows import (
+    as_day,
+    checkpoint_from,
+    finding_rows,
+    gap_rows,
+    summary_row,
+    verdicts,
+)
 from ghtrader_core.ticks import FLOAT_COLUMNS, TICK_COLUMNS, empty_ticks
 
 
@@ -28,18 +39,9 @@ def as_ts(day: date) -> datetime:
 
 
 def checkpoint_row(r: Sequence[Any]) -> Checkpoint:
-    """The first eight columns of a checkpoints row (see ``CHECKPOINTS_IN_RANGE``)."""
-    return Checkpoint(
-        str(r[0]), as_day(r[1]), str(r[2]), int(r[3]), str(r[4]), int(r[5] or 0), str(r[6]), r[7]
-    )
-
-
-def as_day(value: Any) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
+    """The first eight columns of a checkpoints row (see ``VALIDATION_STATE``): source
+    unknown."""
+    return checkpoint_from(r[:8])
 
 
 def generation(validation: DayValidation) -> int:
@@ -68,13 +70,7 @@ def day_frames(days: Sequence[DayWrite], scratch: Scratch | None = None) -> list
     ordered = sorted(days, key=lambda d: (d.day.trading_day, d.day.symbol))
     ticks = ticks_frame([d.day.ticks for d in ordered], scratch)
     frames = [IlpFrame("ticks", ticks, TICK_SYMBOLS, "ts")]
-    return frames + validation_frames(
-        [
-            ValidationWrite(d.day.symbol, d.day.trading_day, d.fingerprint, d.validation)
-            for d in ordered
-            if d.validation is not None
-        ]
-    )
+    return frames + validation_frames(verdicts(ordered))
 
 
 def validation_frames(results: Sequence[ValidationWrite]) -> list[IlpFrame]:
@@ -83,46 +79,15 @@ def validation_frames(results: Sequence[ValidationWrite]) -> list[IlpFrame]:
     findings: list[dict[str, Any]] = []
     gaps: list[dict[str, Any]] = []
     for w in sorted(results, key=lambda r: (r.trading_day, r.symbol)):
-        v = w.validation
-        key = {"symbol": w.symbol, "trading_day": as_ts(w.trading_day)}
-        gen = generation(v)
-        summary.append(
-            {
-                **key,
-                "status": str(v.status),
-                "score": float(v.score),
-                "validator_version": int(v.validator_version),
-                "metrics": json.dumps(v.metrics, sort_keys=True, default=str),
-                "generation": gen,
-                "fingerprint": w.fingerprint,
-            }
+        gen = generation(w.validation)
+        summary.append({**summary_row(w, as_ts), "generation": gen})
+        findings.extend(
+            {**row, "generation": gen, "seq": seq}
+            for seq, row in enumerate(finding_rows(w, as_ts))
         )
-        for seq, f in enumerate(v.findings):
-            findings.append(
-                {
-                    **key,
-                    "generation": gen,
-                    "seq": seq,
-                    "check_name": f.check,
-                    "severity": str(f.severity),
-                    "hits": int(f.count),
-                    "field": f.field or None,
-                    "examples_ns": json.dumps(list(f.examples_ns)),
-                    "message": f.message,
-                }
-            )
-        for seq, g in enumerate(v.gaps):
-            gaps.append(
-                {
-                    **key,
-                    "generation": gen,
-                    "seq": seq,
-                    "session": g.session,
-                    "start_ns": int(g.start_ns),
-                    "end_ns": int(g.end_ns),
-                    "length_s": float(g.length_s),
-                }
-            )
+        gaps.extend(
+            {**row, "generation": gen, "seq": seq} for seq, row in enumerate(gap_rows(w, as_ts))
+        )
     frames: list[IlpFrame] = []
     for table, rows, symbols in (
         ("validation_summary", summary, ("symbol", "status")),

@@ -11,6 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from ghtrader_core.store.questdb.sql import Sql
+from ghtrader_core.store.rows import (
+    CHECKPOINT_COLUMNS,
+    FAILED_COLUMNS,
+    MANIFEST_COLUMNS,
+    RUN_COLUMNS,
+    SCHEDULE_COLUMNS,
+    placeholders,
+)
 from ghtrader_core.ticks import FLOAT_COLUMNS
 
 _T = datetime(2025, 11, 3)  # example timestamp argument (naive UTC, as sent)
@@ -19,41 +27,51 @@ PING = Sql("ping", "SELECT 1")
 BUILD = Sql("build", "SELECT build()")
 WAL_TABLES = Sql("wal_tables", "SELECT name, suspended, writerTxn, sequencerTxn FROM wal_tables()")
 
-CHECKPOINT_INSERT = Sql(
+
+def _insert(name: str, table: str, columns: tuple[str, ...], example: tuple[object, ...]) -> Sql:
+    """One row of the shared ``columns`` (``store.rows``), in their order."""
+    return Sql(
+        name,
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders(columns, '$')})",
+        example,
+    )
+
+
+CHECKPOINT_INSERT = _insert(
     "checkpoint_insert",
-    "INSERT INTO checkpoints (trading_day, symbol, contract, row_count, fingerprint, "
-    "validator_version, status, written_at, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    (_T, "KQ.m@SHFE.cu", "SHFE.cu2601", 55000, "55000:0a1b", 1, "ok", _T, "tqsdk"),
+    "checkpoints",
+    CHECKPOINT_COLUMNS,
+    ("KQ.m@SHFE.cu", _T, "SHFE.cu2601", 55000, "55000:0a1b", 1, "ok", _T, "tqsdk"),
 )
-MANIFEST_INSERT = Sql(
+MANIFEST_INSERT = _insert(
     "manifest_insert",
-    "INSERT INTO manifests (trading_day, symbol, run_id, contract, row_count, fingerprint, "
-    "source, schema_hash, code_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    (_T, "KQ.m@SHFE.cu", "0123abcd", "SHFE.cu2601", 55000, "55000:0a1b", "tqsdk", "abc", "0.1.0"),
+    "manifests",
+    MANIFEST_COLUMNS,
+    ("0123abcd", "KQ.m@SHFE.cu", _T, "SHFE.cu2601", 55000, "55000:0a1b", "tqsdk", "abc", "0.1.0"),
 )
-FAILED_INSERT = Sql(
+FAILED_INSERT = _insert(
     "failed_insert",
-    "INSERT INTO failed_days (trading_day, symbol, reason, permanent, attempts, failed_at) "
-    "VALUES ($1, $2, $3, $4, $5, $6)",
-    (_T, "KQ.m@SHFE.cu", "store refused the day: it's bad", True, 1, _T),
+    "failed_days",
+    FAILED_COLUMNS,
+    ("KQ.m@SHFE.cu", _T, "store refused the day: it's bad", True, 1, _T),
 )
-RUN_INSERT = Sql(
+RUN_INSERT = _insert(
     "run_insert",
-    "INSERT INTO ingest_runs (started_at, run_id, command, ended_at, planned, downloaded, "
-    "skipped, failed, row_count, status, config_hash, code_version) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    (_T, "0123abcd", "backfill", None, 60, 58, 2, 0, 3_000_000, "running", "c0ffee", "0.1.0"),
+    "ingest_runs",
+    RUN_COLUMNS,
+    ("0123abcd", "backfill", _T, None, 60, 58, 2, 0, 3_000_000, "running", "c0ffee", "0.1.0"),
 )
-SCHEDULE_INSERT = Sql(
+SCHEDULE_INSERT = _insert(
     "schedule_insert",
-    "INSERT INTO main_schedule (trading_day, symbol, contract, fetched_at) VALUES ($1, $2, $3, $4)",
-    (_T, "KQ.m@SHFE.cu", "SHFE.cu2601", _T),
+    "main_schedule",
+    SCHEDULE_COLUMNS,
+    ("KQ.m@SHFE.cu", _T, "SHFE.cu2601", _T),
 )
 
 CHECKPOINTS_IN_RANGE = Sql(
     "checkpoints_in_range",
-    "SELECT symbol, trading_day, contract, row_count, fingerprint, validator_version, status, "
-    "written_at, source FROM checkpoints WHERE trading_day >= $1 AND trading_day <= $2",
+    f"SELECT {', '.join(CHECKPOINT_COLUMNS)} FROM checkpoints "
+    "WHERE trading_day >= $1 AND trading_day <= $2",
     (_T, _T),
 )
 # Checkpoints written before they recorded their source: the manifest entry of the same
@@ -68,7 +86,7 @@ MANIFEST_SOURCES = Sql(
 # QuestDB has no DELETE, so clearing is a join rather than a removal.
 FAILED_OPEN = Sql(
     "failed_open",
-    "SELECT f.symbol, f.trading_day, f.reason, f.permanent, f.attempts, f.failed_at "
+    f"SELECT {', '.join('f.' + c for c in FAILED_COLUMNS)} "
     "FROM failed_days f LEFT JOIN checkpoints c "
     "ON f.symbol = c.symbol AND f.trading_day = c.trading_day "
     "WHERE c.written_at IS NULL OR c.written_at < f.failed_at "
@@ -115,9 +133,9 @@ VALIDATION_STATE = Sql(
 )
 CHECKPOINT_MARK = Sql(
     "checkpoint_mark",
-    "UPDATE checkpoints SET validator_version = $1, status = $2 "
-    "WHERE trading_day = $3 AND symbol = $4 AND fingerprint = $5",
-    (3, "warn", _T, "KQ.m@SHFE.cu", "55000:0a1b"),
+    "UPDATE checkpoints SET validator_version = $4, status = $5 "
+    "WHERE symbol = $1 AND trading_day = $2 AND fingerprint = $3",  # MARK_COLUMNS
+    ("KQ.m@SHFE.cu", _T, "55000:0a1b", 3, "warn"),
 )
 FINDING_COUNTS = Sql(
     "finding_counts",

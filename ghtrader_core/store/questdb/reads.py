@@ -19,8 +19,16 @@ from ghtrader_core.store.base import DayPairs, GapRow, ValidationRow
 from ghtrader_core.store.questdb import plan
 from ghtrader_core.store.questdb import queries as q
 from ghtrader_core.store.questdb import schema as schema
-from ghtrader_core.store.questdb.frames import as_day, as_ts, checkpoint_row, ticks_from_rows
+from ghtrader_core.store.questdb.frames import as_ts, checkpoint_row, ticks_from_rows
 from ghtrader_core.store.questdb.pg import PgClient
+from ghtrader_core.store.rows import (
+    as_day,
+    checkpoint_from,
+    coverage_from,
+    failed_from,
+    gap_from,
+    validation_row_from,
+)
 
 # A trading day's ticks lie between the evening before (Friday for Monday, night sessions
 # end by 02:30 Beijing) and its own afternoon: this UTC window around the day prunes
@@ -46,7 +54,7 @@ class QuestDBReads:
         for r in rows:
             if r[0] not in wanted:
                 continue
-            checkpoint = replace(checkpoint_row(r), source=None if r[8] is None else str(r[8]))
+            checkpoint = checkpoint_from(r)
             out[(checkpoint.symbol, checkpoint.trading_day)] = checkpoint
         if any(c.source is None for c in out.values()):
             by_fingerprint = {
@@ -62,19 +70,11 @@ class QuestDBReads:
 
     async def failed_days(self) -> list[FailedDay]:
         rows = await self.pg.fetch(q.FAILED_OPEN)
-        return [
-            FailedDay(str(r[0]), as_day(r[1]), str(r[2]), bool(r[3]), int(r[4]), r[5]) for r in rows
-        ]
+        return [failed_from(r) for r in rows]
 
     async def coverage(self) -> list[CoverageRow]:
         rows = await self.pg.fetch(q.COVERAGE)
-        out = []
-        for r in rows:
-            days = tuple(sorted(date.fromisoformat(d) for d in str(r[5] or "").split(",") if d))
-            out.append(
-                CoverageRow(str(r[0]), as_day(r[1]), as_day(r[2]), int(r[3]), int(r[4] or 0), days)
-            )
-        return out
+        return [coverage_from(r, (d for d in str(r[5] or "").split(",") if d)) for r in rows]
 
     async def read_day(self, symbol: str, trading_day: date) -> pd.DataFrame:
         start = as_ts(trading_day) - DAY_WINDOW_BEFORE
@@ -137,17 +137,19 @@ class QuestDBReads:
             key = (checkpoint.symbol, checkpoint.trading_day, gen if gen is not None else 0)
             found = counts.get(key, {}) if gen is not None else {}
             out.append(
-                ValidationRow(
-                    checkpoint.symbol,
-                    checkpoint.trading_day,
-                    checkpoint.rows,
-                    str(r[10]) if r[10] is not None else "unvalidated",
-                    None if r[11] is None else float(r[11]),
-                    int(r[9] or 0),
-                    int(found.get("error", 0)),
-                    int(found.get("warn", 0)),
-                    ",".join(sorted(found.get("checks", ()))),
-                    largest.get(key) if gen is not None else None,
+                validation_row_from(
+                    (
+                        checkpoint.symbol,
+                        checkpoint.trading_day,
+                        checkpoint.rows,
+                        r[10],  # summary status
+                        r[11],  # score
+                        r[9],  # summary validator_version
+                        found.get("error"),
+                        found.get("warn"),
+                        ",".join(sorted(found.get("checks", ()))),
+                        largest.get(key) if gen is not None else None,
+                    )
                 )
             )
         return sorted(out, key=lambda v: (v.symbol, v.trading_day))
@@ -161,9 +163,7 @@ class QuestDBReads:
             symbol = str(r[0])
             rows = kept.setdefault(symbol, [])
             if symbol in wanted and len(rows) < limit:  # ordered longest first
-                rows.append(
-                    GapRow(symbol, as_day(r[1]), str(r[2]), int(r[3]), int(r[4]), float(r[5]))
-                )
+                rows.append(gap_from(r))
         return [g for symbol in sorted(kept) for g in kept[symbol]]
 
     async def day_counts(self, start: date, end: date) -> dict[tuple[str, date], int]:

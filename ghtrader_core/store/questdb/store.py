@@ -54,6 +54,14 @@ from ghtrader_core.store.questdb.read import QuestDBReader
 from ghtrader_core.store.questdb.reads import QuestDBReads
 from ghtrader_core.store.questdb.sql import Sql
 from ghtrader_core.store.questdb.visibility import WalState, read_targets, wait_applied
+from ghtrader_core.store.rows import (
+    checkpoint_row,
+    failed_row,
+    manifest_row,
+    mark_row,
+    run_row,
+    schedule_rows,
+)
 
 __all__ = [
     "QuestDBSchemaError",
@@ -253,72 +261,25 @@ class QuestDBStore(QuestDBReads):
         self, checkpoints: Sequence[Checkpoint], manifest: Sequence[ManifestEntry]
     ) -> None:
         await self.pg.executemany(
-            q.CHECKPOINT_INSERT,
-            [
-                (
-                    as_ts(c.trading_day),
-                    c.symbol,
-                    c.contract,
-                    c.rows,
-                    c.fingerprint,
-                    c.validator_version,
-                    c.status,
-                    c.written_at,
-                    c.source,
-                )
-                for c in checkpoints
-            ],
+            q.CHECKPOINT_INSERT, [checkpoint_row(c, as_ts) for c in checkpoints]
         )
-        await self.pg.executemany(
-            q.MANIFEST_INSERT,
-            [
-                (
-                    as_ts(m.trading_day),
-                    m.symbol,
-                    m.run_id,
-                    m.contract,
-                    m.rows,
-                    m.fingerprint,
-                    m.source,
-                    m.schema_hash,
-                    m.code_version,
-                )
-                for m in manifest
-            ],
-        )
+        await self.pg.executemany(q.MANIFEST_INSERT, [manifest_row(m, as_ts) for m in manifest])
         await self._wait_applied(
             [t for t, rows in (("checkpoints", checkpoints), ("manifests", manifest)) if rows]
         )
 
     async def record_failed(self, failed: Sequence[FailedDay]) -> None:
-        rows = [
-            (as_ts(f.trading_day), f.symbol, f.reason, f.permanent, f.attempts, f.failed_at)
-            for f in failed
-        ]
+        rows = [failed_row(f, as_ts) for f in failed]
         await self.pg.executemany(q.FAILED_INSERT, rows)
         await self._wait_applied(["failed_days"] if rows else [])
 
     async def record_run(self, run: IngestRun) -> None:
-        await self.pg.execute(
-            q.RUN_INSERT,
-            run.started_at,
-            run.run_id,
-            run.command,
-            run.ended_at,
-            run.planned,
-            run.downloaded,
-            run.skipped,
-            run.failed,
-            run.rows,
-            run.status,
-            run.config_hash,
-            run.code_version,
-        )
+        await self.pg.execute(q.RUN_INSERT, *run_row(run))
         await self._wait_applied(["ingest_runs"])
 
     async def write_schedule(self, symbol: str, day_contracts: Sequence[tuple[date, str]]) -> None:
         fetched_at = self._now()
-        rows = [(as_ts(day), symbol, contract, fetched_at) for day, contract in day_contracts]
+        rows = schedule_rows(symbol, day_contracts, fetched_at, as_ts)
         await self.pg.executemany(q.SCHEDULE_INSERT, rows)
         await self._wait_applied(["main_schedule"] if rows else [])
 
@@ -342,17 +303,5 @@ class QuestDBStore(QuestDBReads):
             return
         sent = await self.writer.write(validation_frames(results))
         await self._wait_applied(list(sent))
-        await self.pg.executemany(
-            q.CHECKPOINT_MARK,
-            [
-                (
-                    r.validation.validator_version,
-                    str(r.validation.status),
-                    as_ts(r.trading_day),
-                    r.symbol,
-                    r.fingerprint,
-                )
-                for r in results
-            ],
-        )
+        await self.pg.executemany(q.CHECKPOINT_MARK, [mark_row(r, as_ts) for r in results])
         await self._wait_applied(["checkpoints"])
