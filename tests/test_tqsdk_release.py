@@ -14,9 +14,8 @@ import pandas as pd
 import pytest
 
 from ghtrader_core.sources.tqsdk.api import RealApiFactory, TicksJob
-from ghtrader_core.sources.tqsdk.release import releasable, release_day
+from ghtrader_core.sources.tqsdk.release import Session, releasable, release_day
 from ghtrader_core.sources.tqsdk.source import Credentials
-from ghtrader_core.sources.tqsdk.workers import Session
 from tests.sources_helpers import FakeTqApi, FakeWorld, real_cu_frame
 from tests.test_sources_tqsdk_e2e import stand_in
 from tests.tqsdk_server import running
@@ -92,12 +91,12 @@ class _Mirror(FakeTqApi):
 
 def test_an_empty_day_after_a_release_is_repeated_on_a_fresh_tqapi() -> None:
     world = FakeWorld(ticks={(CU, D12): real_cu_frame(D12), (CU, D16): real_cu_frame(D16)})
-    session = Session(lambda: _Mirror(world))
+    session = Session(lambda: _Mirror(world), close=lambda api: api.close() if api else None)
     exact(session.run(TicksJob(CU, D12)), D12)
     assert session.released and len(world.created_on) == 1
     exact(session.run(TicksJob(CU, D16)), D16)
     assert len(world.created_on) == 2 and world.closed_on[0][0] == 0
     # an empty day from a TqApi that never released one is believed as it is
-    fresh = Session(lambda: _Mirror(world))
+    fresh = Session(lambda: _Mirror(world), close=lambda api: api.close() if api else None)
     assert len(fresh.run(TicksJob(CU, date(2019, 9, 13)))) == 0
     assert len(world.created_on) == 3

@@ -26,8 +26,12 @@ has released a day as unproven and repeats it once on a fresh TqApi (``workers.p
 from __future__ import annotations
 
 import logging
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
+
+import pandas as pd
+
+from ghtrader_core.sources.tqsdk.api import ApiFactory, Job, TicksJob, TqApiLike
 
 log = logging.getLogger("ghtraderd.tqsdk")
 
@@ -62,3 +66,39 @@ def release_day(api: Any, contract: str) -> bool:
             del serial["data"]
             _get_obj(api._data, ["ticks", contract, "data"])
     return True
+
+
+class Session:
+    """One TqApi of a worker (process or thread), made on first use; after each day it gives
+    back what TqSdk keeps of it, so the TqApi serves many days flat instead of being
+    recycled. ``close`` is how its owner closes (and counts) a TqApi."""
+
+    def __init__(
+        self, factory: ApiFactory, close: Callable[[TqApiLike | None], None]
+    ) -> None:
+        self._factory = factory
+        self._close = close
+        self.api: TqApiLike | None = None
+        self.released = False  # this TqApi has dropped a day's ticks
+
+    def run(self, job: Job) -> pd.DataFrame:
+        frame: pd.DataFrame = job.run(self._api())
+        if isinstance(job, TicksJob):
+            if len(frame) == 0 and self.released:
+                # the server may not resend ids it sent this connection before: an empty day
+                # is only believed from a TqApi that never released one
+                log.info("repeating %s on a fresh TqApi: empty after a released day", job)
+                self.drop()
+                frame = job.run(self._api())
+            self.released = release_day(self.api, job.contract) or self.released
+        return frame
+
+    def _api(self) -> TqApiLike:
+        if self.api is None:
+            self.api = self._factory()
+        return self.api
+
+    def drop(self) -> None:
+        api, self.api, self.released = self.api, None, False
+        if api is not None:
+            self._close(api)

@@ -44,17 +44,10 @@ import psutil  # type: ignore[import-untyped]
 import pyarrow as pa
 
 from ghtrader_core.errors import GhtraderError, RetryableError
-from ghtrader_core.sources.tqsdk.api import (
-    ApiFactory,
-    Job,
-    RealApiFactory,
-    TicksJob,
-    TqApiLike,
-    import_tqsdk,
-)
+from ghtrader_core.sources.tqsdk.api import Job, RealApiFactory, TqApiLike, import_tqsdk
 from ghtrader_core.sources.tqsdk.cache import prune_cache, wipe_cache
 from ghtrader_core.sources.tqsdk.errors import classify
-from ghtrader_core.sources.tqsdk.release import release_day
+from ghtrader_core.sources.tqsdk.release import Session
 
 log = logging.getLogger("ghtraderd.tqsdk")
 START_METHOD = "spawn"
@@ -104,7 +97,7 @@ def worker_main(conn: Connection, factory: RealApiFactory, user: str, transfer: 
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         import_tqsdk()
     conn.send(("ready", None, rss_mb()))
-    session = Session(factory)
+    session = Session(factory, close=_close)
     try:
         while True:
             try:
@@ -124,37 +117,6 @@ def worker_main(conn: Connection, factory: RealApiFactory, user: str, transfer: 
                 break
     finally:
         session.drop()
-
-
-class Session:
-    """The worker's one TqApi, made on first use; after each day it gives back what TqSdk
-    keeps of it (``release.py``), so the process stays flat instead of being recycled."""
-
-    def __init__(self, factory: ApiFactory) -> None:
-        self._factory = factory
-        self.api: TqApiLike | None = None
-        self.released = False  # this TqApi has dropped a day's ticks (see release.py)
-
-    def run(self, job: Job) -> pd.DataFrame:
-        frame = job.run(self._api())
-        if isinstance(job, TicksJob):
-            if len(frame) == 0 and self.released:
-                # the server may not resend ids it sent this connection before: an empty day
-                # is only believed from a TqApi that never released one
-                log.info("repeating %s on a fresh TqApi: empty after a released day", job)
-                self.drop()
-                frame = job.run(self._api())
-            self.released = release_day(self.api, job.contract) or self.released
-        return frame
-
-    def _api(self) -> TqApiLike:
-        if self.api is None:
-            self.api = self._factory()
-        return self.api
-
-    def drop(self) -> None:
-        _close(self.api)
-        self.api, self.released = None, False
 
 
 def _portable(err: GhtraderError) -> GhtraderError:
