@@ -30,6 +30,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from daemon.logs import configure_logging
 from daemon.planner import Job, Plan, plan
 from ghtrader_core.calendar import TradingCalendar
 from ghtrader_core.records import Checkpoint
@@ -143,6 +144,7 @@ def main() -> None:
                         help="also on the server GHTRADER_TEST_QUESTDB_ILP / _PG name")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    configure_logging("warning", "json")  # log lines to stderr: --json stays one object
     results = asyncio.run(run(args))
     if args.json:
         print(json.dumps(results))

@@ -39,6 +39,7 @@ sys.path.insert(0, str(_HERE.parent))
 
 from daemon.config import Config  # noqa: E402
 from daemon.factory import build_calendar, build_source, build_store  # noqa: E402
+from daemon.logs import configure_logging  # noqa: E402
 from daemon.pipeline import backfill  # noqa: E402
 from ghtrader_core.sources.tqsdk.workers import decode, encode  # noqa: E402
 from tests.tqsdk_load import CONTRACTS, DAYS, StandInProcess, l5_frame, tq_config  # noqa: E402
@@ -87,6 +88,7 @@ def main() -> None:
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    configure_logging("warning", "json")  # log lines to stderr: --json stays one object
     days = DAYS[:4]
     cores = len(os.sched_getaffinity(0))
     load_before = os.getloadavg()[0]

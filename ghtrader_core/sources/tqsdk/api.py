@@ -74,8 +74,8 @@ class Credentials:
 @dataclass(frozen=True)
 class TqSdkSettings:
     max_apis: int = 2  # live TqApi instances at most (= workers; account connection limit)
-    recycle_after_days: int = 20  # a fresh TqApi (a fresh worker process) after this many days
-    recycle_rss_mb: int = 0  # ... or once a worker process holds this much memory (0: never)
+    recycle_after_days: int = 100  # a fresh TqApi (a fresh worker process) after this many days
+    recycle_rss_mb: int = 1000  # ... or once a worker process holds this much memory (0: never)
     wait_timeout_s: float = 30.0  # TqSdk's login and per-wait time-outs, shortened to this
     day_timeout_s: float = 900.0  # one fetch; a worker process past it is killed
     cache_dir: Path = Path("var/tqsdk-cache")

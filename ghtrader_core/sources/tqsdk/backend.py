@@ -28,14 +28,14 @@ class TqSdkConfigModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     max_apis: int = Field(2, ge=1, le=16)  # live TqApi instances (account connection limit)
-    recycle_after_days: int = Field(20, ge=1)  # a fresh TqApi after this many days (memory)
+    recycle_after_days: int = Field(100, ge=1)  # a fresh TqApi after this many days (memory)
     wait_timeout_s: float = Field(30.0, gt=0, le=60)  # TqSdk's login/data waits, capped
     day_timeout_s: float = Field(900.0, gt=0)  # one fetch, queueing for a TqApi included
     cache_dir: Path | None = None  # TqSdk's disk cache; default <daemon.state_dir>/tqsdk-cache
     # TqApi sessions in worker processes (scale with cores, killed at day_timeout_s) or
     # threads of the daemon; workers = min(max_apis, download.concurrency, cores)
     processes: bool = True
-    recycle_rss_mb: int = Field(1500, ge=0)  # a fresh worker once one holds this much (0: off)
+    recycle_rss_mb: int = Field(1000, ge=0)  # a fresh worker once one holds this much (0: off)
     transfer: Literal["pickle", "arrow"] = "pickle"  # day frames from the workers
 
 

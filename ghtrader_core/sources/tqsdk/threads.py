@@ -2,7 +2,8 @@
 
 TqSdk runs a private event loop and a ``TqApi`` is not thread-safe and must be closed on the
 thread that made it, so each of ``size`` threads owns at most one ``TqApi``, reuses it day
-after day, drops it after an error or ``recycle_after_days`` days, and closes it itself.
+after day (giving back each day's ticks, ``release.py``), drops it after an error or
+``recycle_after_days`` days, and closes it itself.
 Threads share the GIL, so this does not scale with cores (see ``workers.py``), and a
 download past its deadline cannot be stopped: its thread runs on and keeps the contract's
 lock. One contract is never downloaded by two threads at once (TqSdk's cache takes a
@@ -24,6 +25,7 @@ from ghtrader_core.errors import RetryableError
 from ghtrader_core.sources.tqsdk.api import ApiFactory, Job, TicksJob, TqApiLike
 from ghtrader_core.sources.tqsdk.cache import prune_cache
 from ghtrader_core.sources.tqsdk.errors import classify
+from ghtrader_core.sources.tqsdk.release import Session
 
 log = logging.getLogger("ghtraderd.tqsdk")
 _Item = tuple[Job, "Future[Any]"]
@@ -62,7 +64,7 @@ class ApiPool:
         return fut
 
     def _work(self) -> None:
-        api: TqApiLike | None = None
+        session = Session(self._make, close=self._drop)
         days = 0
         while True:
             item = self._jobs.get()
@@ -71,25 +73,26 @@ class ApiPool:
             job, fut = item
             if not fut.set_running_or_notify_cancel():
                 continue
+            if session.api is None:
+                days = 0
             try:
-                if api is None:
-                    api = self._factory()
-                    with self._lock:
-                        self._live += 1
-                        self.created += 1
-                    days = 0
-                result = job.run(api)
+                result = session.run(job)
             except BaseException as exc:  # a failed TqApi is not trusted again
-                self._drop(api)
-                api = None
+                session.drop()
                 fut.set_exception(exc)
                 continue
             days += 1
             if days >= self._recycle:
-                self._drop(api)
-                api = None
+                session.drop()
             fut.set_result(result)
-        self._drop(api)
+        session.drop()
+
+    def _make(self) -> TqApiLike:
+        api = self._factory()
+        with self._lock:
+            self._live += 1
+            self.created += 1
+        return api
 
     def _drop(self, api: TqApiLike | None) -> None:
         if api is None:

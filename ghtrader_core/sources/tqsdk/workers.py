@@ -10,9 +10,11 @@ which ``fork`` would copy half-way), each with its own ``TqApi`` and its own cac
   comes back pickled (protocol 5, one copy of the column buffers) or as Arrow IPC
   (``transfer``; ``bench/tqsdk.py`` measures both). Errors are classified in the worker and
   travel as the daemon's own error classes.
-* A worker is recycled (stopped, replaced on next use) after ``recycle_after_days`` days or
-  once its RSS passes ``recycle_rss_mb``: TqSdk keeps every downloaded tick, and a closed
-  ``TqApi`` gives little back, so only a fresh process bounds its memory.
+* After each day the worker drops what its ``TqApi`` keeps of it (``release.py``: TqSdk holds
+  every downloaded tick twice, ~225 MB per L5 day, and a closed ``TqApi`` gives little back),
+  so a worker stays flat for many days. It is still recycled (stopped, replaced on next use)
+  after ``recycle_after_days`` days or once its RSS passes ``recycle_rss_mb``: the bound
+  when an unknown tqsdk version keeps the shape ``release.py`` relies on from being found.
 * A job past its deadline gets its worker killed (SIGKILL): the OS drops the file lock with
   the process, and the worker's cache directory is deleted, so nothing stuck or orphaned is
   left; the next job starts a fresh worker.
@@ -45,6 +47,7 @@ from ghtrader_core.errors import GhtraderError, RetryableError
 from ghtrader_core.sources.tqsdk.api import Job, RealApiFactory, TqApiLike, import_tqsdk
 from ghtrader_core.sources.tqsdk.cache import prune_cache, wipe_cache
 from ghtrader_core.sources.tqsdk.errors import classify
+from ghtrader_core.sources.tqsdk.release import Session
 
 log = logging.getLogger("ghtraderd.tqsdk")
 START_METHOD = "spawn"
@@ -94,7 +97,7 @@ def worker_main(conn: Connection, factory: RealApiFactory, user: str, transfer: 
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         import_tqsdk()
     conn.send(("ready", None, rss_mb()))
-    api: TqApiLike | None = None
+    session = Session(factory, close=_close)
     try:
         while True:
             try:
@@ -104,19 +107,16 @@ def worker_main(conn: Connection, factory: RealApiFactory, user: str, transfer: 
             if job is None:
                 break
             try:
-                if api is None:
-                    api = factory()
-                reply: tuple[str, Any, float] = (*encode(job.run(api), transfer), rss_mb())
+                reply: tuple[str, Any, float] = (*encode(session.run(job), transfer), rss_mb())
             except Exception as exc:  # a failed TqApi is not trusted again
-                _close(api)
-                api = None
+                session.drop()
                 reply = ("error", _portable(classify(exc, user=user)), rss_mb())
             try:
                 conn.send(reply)
             except (OSError, ValueError):
                 break
     finally:
-        _close(api)
+        session.drop()
 
 
 def _portable(err: GhtraderError) -> GhtraderError:
