@@ -68,8 +68,10 @@ class StoreConfig(_Section):
     # DuckDB: how long the store may stay unwritable (disk full, read-only) while writes
     # wait and retry, before the process stops with exit 73
     unwritable_timeout_s: float = Field(300.0, gt=0)
-    duckdb_memory_limit_mb: int = Field(256, ge=64)  # DuckDB's buffer manager bound
-    duckdb_threads: int = Field(2, ge=1, le=64)  # DuckDB's worker threads
+    # DuckDB's buffer manager bound and worker threads: 96 MB and one thread wrote as fast
+    # per CPU-second as 256 MB and two (README, issue 11 "memory")
+    duckdb_memory_limit_mb: int = Field(96, ge=64)
+    duckdb_threads: int = Field(1, ge=1, le=64)
     questdb: QuestDBConfig = QuestDBConfig()
 
     @field_validator("kind")
@@ -135,6 +137,8 @@ class SinkConfig(_Section):
     # rows fetched and not yet durable (queue + batch + batches in flight); a day larger
     # than this passes alone
     queue_rows: int = Field(500_000, ge=1)
+    # the same in bytes of the days' tick frames (~280 B a row): the memory bound itself
+    queue_mb: int = Field(96, ge=1)
     flush_days: int = Field(64, ge=1)
     flush_interval_s: float = Field(2.0, gt=0)
     retry_base_s: float = Field(0.5, ge=0)
