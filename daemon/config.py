@@ -68,10 +68,8 @@ class StoreConfig(_Section):
     # DuckDB: how long the store may stay unwritable (disk full, read-only) while writes
     # wait and retry, before the process stops with exit 73
     unwritable_timeout_s: float = Field(300.0, gt=0)
-    # DuckDB's buffer manager bound and worker threads: 96 MB and one thread wrote as fast
-    # per CPU-second as 256 MB and two (README, issue 11 "memory")
-    duckdb_memory_limit_mb: int = Field(96, ge=64)
-    duckdb_threads: int = Field(1, ge=1, le=64)
+    duckdb_memory_limit_mb: int = Field(256, ge=64)  # DuckDB's buffer manager bound
+    duckdb_threads: int = Field(2, ge=1, le=64)  # DuckDB's worker threads
     questdb: QuestDBConfig = QuestDBConfig()
 
     @field_validator("kind")
