@@ -2,9 +2,8 @@
 
 Downloads ``send`` whole days into a memory stream of ``queue_days`` slots; when the store
 is slow or down the stream fills and senders wait (backpressure, bounded memory). A day
-also takes its rows and its in-memory bytes from a ``RowBudget`` of ``queue_rows`` rows
-and ``queue_mb`` MB before it is queued and gives them back once durable or failed, so
-memory is bounded in bytes, not only in days. The sink
+also takes its rows from a ``RowBudget`` of ``queue_rows`` before it is queued and gives
+them back once durable or failed, so memory is bounded in rows, not only in days. The sink
 gathers days until ``flush_rows`` rows, ``flush_days`` days or ``flush_interval_s`` after
 the first one, then writes them in ascending day order; transient store errors are retried
 with backoff and without limit (nothing is dropped), and only after the store has the
@@ -81,12 +80,11 @@ class BudgetedSender(MemoryObjectSendStream[DayWrite]):
         if self.budget is None:
             await super().send(item)
             return
-        nbytes = _nbytes(item)
-        await self.budget.acquire(item.day.rows, nbytes)
+        await self.budget.acquire(item.day.rows)
         try:
             await super().send(item)
         except BaseException:
-            self.budget.release(item.day.rows, nbytes)
+            self.budget.release(item.day.rows)
             raise
 
     def clone(self) -> BudgetedSender:
@@ -121,7 +119,7 @@ class BatchingSink:
         self._sleep = sleep
         self._send: MemoryObjectSendStream[DayWrite]
         self._receive: MemoryObjectReceiveStream[DayWrite]
-        self.budget = RowBudget(config.queue_rows, config.queue_mb * 2**20)
+        self.budget = RowBudget(config.queue_rows)
         plain, self._receive = anyio.create_memory_object_stream[DayWrite](config.queue_days)
         self._send = BudgetedSender(_state=plain._state, budget=self.budget)
         plain.close()  # the budgeted handle above holds the stream open instead
@@ -260,7 +258,7 @@ class BatchingSink:
 
     def _release(self, batch: list[DayWrite]) -> None:
         """Durable or recorded as failed: the batch's rows no longer count against the budget."""
-        self.budget.release(sum(d.day.rows for d in batch), sum(_nbytes(d) for d in batch))
+        self.budget.release(sum(d.day.rows for d in batch))
 
     def _done(self, written: list[DayWrite], started: float) -> None:
         seconds = time.perf_counter() - started
@@ -362,7 +360,6 @@ class BatchingSink:
 
 
 def _nbytes(write: DayWrite) -> int:
-    """In-memory size of the day's tick columns: the bytes-ingested figure and what the day
-    weighs in the sink's byte budget (cheap, no copy; the same value at take and give)."""
+    """In-memory size of the day's tick columns: the bytes-ingested figure (cheap, no copy)."""
     return int(write.day.ticks.memory_usage(index=False, deep=False).sum())
 

@@ -113,29 +113,6 @@ async def test_a_cancelled_waiter_leaves_the_queue_and_lets_the_next_in() -> Non
 def test_a_budget_needs_a_row() -> None:
     with pytest.raises(ValueError):
         RowBudget(0)
-    with pytest.raises(ValueError):
-        RowBudget(10, 0)
-
-
-async def test_bytes_bound_as_well_as_rows_whichever_is_reached_first() -> None:
-    budget = RowBudget(1_000, limit_bytes=100)
-    await budget.acquire(10, 80)  # few rows, most of the bytes
-    got: list[int] = []
-
-    async def take(rows: int, nbytes: int) -> None:
-        await budget.acquire(rows, nbytes)
-        got.append(rows)
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(take, 10, 30)  # rows fit, bytes do not
-        await _settle()
-        assert (got, budget.waiting, budget.used, budget.used_bytes) == ([], 1, 10, 80)
-        budget.release(10, 80)
-        await _settle()
-        assert (got, budget.used, budget.used_bytes) == ([10], 10, 30)
-    await budget.acquire(0, 500)  # larger than all the bytes: waits for nothing held
-    budget.release(10, 30)
-    assert (budget.used, budget.used_bytes) == (0, 500)
 
 
 class HeldRowsSource(CountingSource):
@@ -212,47 +189,6 @@ async def test_a_blocked_store_holds_no_more_rows_than_the_budget_plus_one_day(
     assert src.max_held <= budget + max(sizes)
     assert (result[0].downloaded, result[0].failed) == (len(sizes), 0)
     assert result[0].rows == expected_rows(cfg) == store.durable_rows
-
-
-async def test_a_blocked_store_holds_no_more_bytes_than_queue_mb_plus_one_day(
-    tmp_path: Path,
-) -> None:
-    """The byte budget alone (rows unbounded) stops the downloads while the store blocks."""
-    probe = config_obj(small_config(tmp_path, concurrency=1, end="2025-11-07"))
-    sizes = day_rows(probe)
-    row_bytes = 8 * 29  # the numeric columns alone: a lower bound of a row's weight
-    mb = -(-2 * max(sizes) * row_bytes // 2**20)  # about two days, well under the ten planned
-    cfg = config_obj(
-        small_config(
-            tmp_path,
-            concurrency=1,
-            end="2025-11-07",
-            extra="queue_days = 64\nflush_days = 64\nflush_rows = 10000000\n"
-            f"queue_rows = 100000000\nqueue_mb = {mb}",
-        )
-    )
-    store = DurableCountingStore(cfg.store.path)
-    store.gate = anyio.Event()
-    src = HeldRowsSource(source_for(cfg), store)
-    controls = LiveControls()
-    result: list[Any] = []
-
-    async def go() -> None:
-        result.append(await run(cfg, store, src, controls=controls))
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(go)
-        with anyio.fail_after(30):
-            await store.write_started.wait()
-            while controls.sink is None or not controls.sink.budget.waiting or src.active:
-                await anyio.sleep(0.01)
-        budget = controls.sink.budget
-        assert src.fetches < len(sizes)  # the bytes, not the rows or the plan, stopped them
-        assert budget.used < 100_000_000 and 0 < budget.used_bytes <= mb * 2**20
-        store.gate.set()
-    assert (result[0].downloaded, result[0].failed) == (len(sizes), 0)
-    assert result[0].rows == expected_rows(cfg) == store.durable_rows
-    assert (budget.used, budget.used_bytes) == (0, 0)  # every day gave its bytes back
 
 
 async def test_days_larger_than_the_budget_go_through_one_by_one_and_nothing_is_lost(
