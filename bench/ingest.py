@@ -12,7 +12,12 @@ paying: below ~0.25 s per day the embedded DuckDB sink (about 1.3 M rows/s on 2 
 becomes the bottleneck; at 0.1 s/day the sink's own ceiling is printed next to the speedup.
 
     .venv/bin/python bench/ingest.py [--days 20] [--latency 1.0] [--concurrency 4]
-                                     [--sweep] [--json]
+                                     [--sweep] [--vs-main N] [--json]
+
+``--vs-main N`` compares the shipped memory settings with main's before issue 11's byte
+budget (``MAIN_SETTINGS``: no ``sink.queue_mb`` bound, DuckDB 256 MB and two threads) at
+the given concurrency, alternating N runs of each in this process, and reports the median
+rows/s of each and their ratio (``throughput_vs_main``; ~1.0 = no cost).
 """
 
 from __future__ import annotations
@@ -34,15 +39,28 @@ from daemon.logs import configure_logging
 from daemon.pipeline import Summary, backfill
 
 SYMBOLS = ["KQ.m@SHFE.cu", "KQ.m@DCE.m"]
+# main's memory settings before the byte budget (the sink bounded by queue_rows only)
+MAIN_SETTINGS: dict[str, dict[str, Any]] = {
+    "store": {"duckdb_memory_limit_mb": 256, "duckdb_threads": 2},
+    "sink": {"queue_mb": 1_000_000},
+}
 
 
-def make_config(store: Path, *, days_end: str, latency_s: float, concurrency: int) -> Config:
+def make_config(
+    store: Path,
+    *,
+    days_end: str,
+    latency_s: float,
+    concurrency: int,
+    settings: dict[str, dict[str, Any]] | None = None,
+) -> Config:
+    extra = settings or {}
     return Config(
-        store={"path": store},
+        store={"path": store, **extra.get("store", {})},
         source={"synthetic": {"seed": 3, "latency_s": latency_s}},
         ingest={"symbols": SYMBOLS, "start": "2025-11-03", "end": days_end},
         download={"concurrency": concurrency},
-        sink={"flush_rows": 250_000, "flush_interval_s": 1.0},
+        sink={"flush_rows": 250_000, "flush_interval_s": 1.0, **extra.get("sink", {})},
         log={"level": "warning"},
     )
 
@@ -57,13 +75,35 @@ async def one_run(cfg: Config) -> Summary:
         await store.close()
 
 
-def measure(days: int, latency_s: float, concurrency: int) -> dict[str, Any]:
+def last_day(days: int) -> str:
     from datetime import date
 
     from ghtrader_core.calendar import TradingCalendar
 
     trading = TradingCalendar().trading_days(date(2025, 11, 3), date(2026, 6, 30))[:days]
-    end = trading[-1].isoformat()
+    return trading[-1].isoformat()
+
+
+def vs_main(days: int, latency_s: float, concurrency: int, repeats: int) -> dict[str, Any]:
+    """The shipped settings against main's, alternating, in this one process."""
+    rates: dict[str, list[float]] = {"shipped": [], "main": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(repeats):
+            for name, settings in (("shipped", None), ("main", MAIN_SETTINGS)):
+                cfg = make_config(Path(tmp) / f"{name}{i}.duckdb", days_end=last_day(days),
+                                  latency_s=latency_s, concurrency=concurrency,
+                                  settings=settings)
+                print(f"{name} settings, run {i + 1} ...", file=sys.stderr)
+                s = anyio.run(one_run, cfg, backend_options={"use_uvloop": True})
+                rates[name].append(s.rows / s.wall_s)
+    shipped, main_ = (sorted(rates[k])[len(rates[k]) // 2] for k in ("shipped", "main"))
+    return {"latency_s": latency_s, "concurrency": concurrency, "repeats": repeats,
+            "rows_per_s_shipped": round(shipped), "rows_per_s_main_settings": round(main_),
+            "throughput_vs_main": round(shipped / main_, 2)}
+
+
+def measure(days: int, latency_s: float, concurrency: int) -> dict[str, Any]:
+    end = last_day(days)
     results: dict[int, Summary] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for n in (1, concurrency):
@@ -100,9 +140,23 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=1.0, help="simulated s per day (>= 0.1)")
     parser.add_argument("--sweep", action="store_true", help="also at 0.1, 0.25 and 0.5 s/day")
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--vs-main", type=int, default=0, metavar="N",
+                        help="only compare the shipped memory settings with main's, N runs each")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     configure_logging("warning", "json")
+    if args.vs_main:
+        cmp = vs_main(args.days, args.latency, args.concurrency, args.vs_main)
+        if args.json:
+            print(json.dumps(cmp))
+            return
+        print(f"{len(SYMBOLS)} symbols x {args.days} days, latency {cmp['latency_s']} s/day, "
+              f"concurrency {cmp['concurrency']}, median of {cmp['repeats']} alternating runs")
+        print(f"{'settings':>10}{'rows/s':>12}")
+        print(f"{'shipped':>10}{cmp['rows_per_s_shipped']:>12,}")
+        print(f"{'main':>10}{cmp['rows_per_s_main_settings']:>12,}")
+        print(f"shipped / main: {cmp['throughput_vs_main']:.2f}x (target >= 0.9)")
+        return
     out = measure(args.days, args.latency, args.concurrency)
     if args.sweep:
         out["sweep"] = [

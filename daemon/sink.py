@@ -2,8 +2,9 @@
 
 Downloads ``send`` whole days into a memory stream of ``queue_days`` slots; when the store
 is slow or down the stream fills and senders wait (backpressure, bounded memory). A day
-also takes its rows from a ``RowBudget`` of ``queue_rows`` before it is queued and gives
-them back once durable or failed, so memory is bounded in rows, not only in days. The sink
+also takes its rows and its in-memory bytes from a ``RowBudget`` of ``queue_rows`` rows
+and ``queue_mb`` MB before it is queued and gives them back once durable or failed, so
+memory is bounded in bytes, not only in days. The sink
 gathers days until ``flush_rows`` rows, ``flush_days`` days or ``flush_interval_s`` after
 the first one, then writes them in ascending day order; transient store errors are retried
 with backoff and without limit (nothing is dropped), and only after the store has the
@@ -80,11 +81,11 @@ class BudgetedSender(MemoryObjectSendStream[DayWrite]):
         if self.budget is None:
             await super().send(item)
             return
-        await self.budget.acquire(item.day.rows)
+        await self.budget.acquire(item, item.day.rows, _nbytes(item))
         try:
             await super().send(item)
         except BaseException:
-            self.budget.release(item.day.rows)
+            self.budget.release(item)
             raise
 
     def clone(self) -> BudgetedSender:
@@ -119,7 +120,7 @@ class BatchingSink:
         self._sleep = sleep
         self._send: MemoryObjectSendStream[DayWrite]
         self._receive: MemoryObjectReceiveStream[DayWrite]
-        self.budget = RowBudget(config.queue_rows)
+        self.budget = RowBudget(config.queue_rows, config.queue_mb * 2**20)
         plain, self._receive = anyio.create_memory_object_stream[DayWrite](config.queue_days)
         self._send = BudgetedSender(_state=plain._state, budget=self.budget)
         plain.close()  # the budgeted handle above holds the stream open instead
@@ -258,7 +259,8 @@ class BatchingSink:
 
     def _release(self, batch: list[DayWrite]) -> None:
         """Durable or recorded as failed: the batch's rows no longer count against the budget."""
-        self.budget.release(sum(d.day.rows for d in batch))
+        for write in batch:
+            self.budget.release(write)
 
     def _done(self, written: list[DayWrite], started: float) -> None:
         seconds = time.perf_counter() - started
@@ -360,6 +362,7 @@ class BatchingSink:
 
 
 def _nbytes(write: DayWrite) -> int:
-    """In-memory size of the day's tick columns: the bytes-ingested figure (cheap, no copy)."""
+    """In-memory size of the day's tick columns: the bytes-ingested figure and what the day
+    weighs in the sink's byte budget (cheap, no copy)."""
     return int(write.day.ticks.memory_usage(index=False, deep=False).sum())
 

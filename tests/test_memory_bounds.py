@@ -13,7 +13,7 @@ from ghtrader_core.store.duckdb.store import DuckDBStore
 
 async def test_duckdb_runs_with_the_configured_memory_limit_and_threads(tmp_path: Path) -> None:
     cfg = Config(
-        store={"path": tmp_path / "s.duckdb", "duckdb_memory_limit_mb": 300, "duckdb_threads": 1},
+        store={"path": tmp_path / "s.duckdb", "duckdb_memory_limit_mb": 300, "duckdb_threads": 3},
         ingest={"symbols": ["KQ.m@SHFE.cu"], "start": "2025-11-03"},
     )
     store = build_store(cfg)
@@ -27,5 +27,5 @@ async def test_duckdb_runs_with_the_configured_memory_limit_and_threads(tmp_path
         )
     finally:
         await store.close()
-    assert threads == 1
+    assert threads == 3  # not the default (1): the config reached the connection
     assert str(limit).replace(" ", "") in ("300.0MB", "286.1MiB", "300MB")

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import numpy as np
+import pandas as pd
 import pytest
 
 from daemon.config import Config
@@ -29,90 +31,136 @@ async def _settle() -> None:
 
 async def test_acquire_within_the_limit_does_not_wait_and_over_it_waits_for_a_release() -> None:
     budget = RowBudget(10)
-    await budget.acquire(6)
-    got: list[int] = []
+    await budget.acquire("first", 6)
+    got: list[str] = []
 
-    async def take(n: int) -> None:
-        await budget.acquire(n)
-        got.append(n)
+    async def take(key: str, n: int) -> None:
+        await budget.acquire(key, n)
+        got.append(key)
 
     async with anyio.create_task_group() as tg:
-        tg.start_soon(take, 5)
+        tg.start_soon(take, "second", 5)
         await _settle()
         assert (got, budget.waiting, budget.used) == ([], 1, 6)
-        budget.release(6)
+        budget.release("first")
         await _settle()
-        assert (got, budget.waiting, budget.used) == ([5], 0, 5)
+        assert (got, budget.waiting, budget.used) == (["second"], 0, 5)
 
 
 async def test_a_request_larger_than_the_budget_passes_alone() -> None:
     budget = RowBudget(10)
-    await budget.acquire(25)  # nothing held: it goes through, never a deadlock
+    await budget.acquire("large", 25)  # nothing held: it goes through, never a deadlock
     assert budget.used == 25
-    got: list[int] = []
+    got: list[str] = []
 
-    async def take(n: int) -> None:
-        await budget.acquire(n)
-        got.append(n)
+    async def take(key: str, n: int) -> None:
+        await budget.acquire(key, n)
+        got.append(key)
 
     async with anyio.create_task_group() as tg:
-        tg.start_soon(take, 1)
+        tg.start_soon(take, "small", 1)
         await _settle()
         assert got == []  # while the large one is held nothing else gets in
-        budget.release(25)
-    assert got == [1]
+        budget.release("large")
+    assert got == ["small"]
 
 
 async def test_waiters_are_served_in_order_so_a_large_one_is_not_starved() -> None:
     budget = RowBudget(10)
-    await budget.acquire(4)
-    order: list[int] = []
+    await budget.acquire("held", 4)
+    order: list[str] = []
 
-    async def take(n: int) -> None:
-        await budget.acquire(n)
-        order.append(n)
+    async def take(key: str, n: int) -> None:
+        await budget.acquire(key, n)
+        order.append(key)
 
     async with anyio.create_task_group() as tg:
-        tg.start_soon(take, 30)
+        tg.start_soon(take, "large", 30)
         await _settle()
-        tg.start_soon(take, 1)  # would fit now, but the large one came first
+        tg.start_soon(take, "small", 1)  # would fit now, but the large one came first
         await _settle()
         assert order == []
-        budget.release(4)
+        budget.release("held")
         await _settle()
-        assert order == [30]
-        budget.release(30)
-    assert order == [30, 1]
+        assert order == ["large"]
+        budget.release("large")
+    assert order == ["large", "small"]
 
 
 async def test_a_cancelled_waiter_leaves_the_queue_and_lets_the_next_in() -> None:
     budget = RowBudget(10)
-    await budget.acquire(8)
-    got: list[int] = []
+    await budget.acquire("held", 8)
+    got: list[str] = []
     big = anyio.CancelScope()
 
-    async def take(n: int) -> None:
-        await budget.acquire(n)
-        got.append(n)
+    async def take(key: str, n: int) -> None:
+        await budget.acquire(key, n)
+        got.append(key)
 
     async def take_big() -> None:
         with big:
-            await take(50)
+            await take("large", 50)
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(take_big)
         await _settle()
-        tg.start_soon(take, 2)
+        tg.start_soon(take, "small", 2)
         await _settle()
         assert (got, budget.waiting) == ([], 2)
         big.cancel()
         await _settle()
-        assert (got, budget.waiting, budget.used) == ([2], 0, 10)
+        assert (got, budget.waiting, budget.used, budget.holders) == (["small"], 0, 10, 2)
 
 
 def test_a_budget_needs_a_row() -> None:
     with pytest.raises(ValueError):
         RowBudget(0)
+    with pytest.raises(ValueError):
+        RowBudget(10, 0)
+
+
+async def test_a_key_holds_once_and_a_release_without_a_hold_gives_nothing() -> None:
+    budget = RowBudget(10)
+    await budget.acquire("day", 3)
+    with pytest.raises(RuntimeError):
+        await budget.acquire("day", 3)
+    budget.release("other")
+    assert (budget.used, budget.holders) == (3, 1)
+
+
+async def test_bytes_bound_as_well_as_rows_whichever_is_reached_first() -> None:
+    budget = RowBudget(1_000, limit_bytes=100)
+    await budget.acquire("heavy", 10, 80)  # few rows, most of the bytes
+    got: list[str] = []
+
+    async def take(key: str, rows: int, nbytes: int) -> None:
+        await budget.acquire(key, rows, nbytes)
+        got.append(key)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(take, "light", 10, 30)  # rows fit, bytes do not
+        await _settle()
+        assert (got, budget.waiting, budget.used, budget.used_bytes) == ([], 1, 10, 80)
+        budget.release("heavy")
+        await _settle()
+        assert (got, budget.used, budget.used_bytes) == (["light"], 10, 30)
+    budget.release("light")
+    await budget.acquire("huge", 0, 500)  # larger than all the bytes: waits for nothing held
+    assert (budget.used, budget.used_bytes) == (0, 500)
+
+
+async def test_a_day_gives_back_what_it_took_even_if_its_frame_grew_meanwhile() -> None:
+    """The hang of session 3: bytes recomputed at release leaked, and once the leak alone
+    filled the budget no day could enter, not even alone. Now a hold is given back exactly."""
+    frame = pd.DataFrame({"price": np.zeros(1_000)})
+    budget = RowBudget(1_000_000, limit_bytes=3 * frame.memory_usage(index=False).sum())
+    for round_ in range(10):
+        await budget.acquire(frame, len(frame), int(frame.memory_usage(index=False).sum()))
+        frame[f"extra{round_}"] = 0.0  # the frame changes while held
+        budget.release(frame)
+        assert (budget.used, budget.used_bytes, budget.holders) == (0, 0, 0)
+    with anyio.fail_after(1):
+        await budget.acquire("next", 1, 1)
 
 
 class HeldRowsSource(CountingSource):
@@ -189,6 +237,47 @@ async def test_a_blocked_store_holds_no_more_rows_than_the_budget_plus_one_day(
     assert src.max_held <= budget + max(sizes)
     assert (result[0].downloaded, result[0].failed) == (len(sizes), 0)
     assert result[0].rows == expected_rows(cfg) == store.durable_rows
+
+
+async def test_a_blocked_store_holds_no_more_bytes_than_queue_mb_plus_one_day(
+    tmp_path: Path,
+) -> None:
+    """The byte budget alone (rows unbounded) stops the downloads while the store blocks."""
+    probe = config_obj(small_config(tmp_path, concurrency=1, end="2025-11-07"))
+    sizes = day_rows(probe)
+    row_bytes = 8 * 29  # the numeric columns alone: a lower bound of a row's weight
+    mb = -(-2 * max(sizes) * row_bytes // 2**20)  # about two days, well under the ten planned
+    cfg = config_obj(
+        small_config(
+            tmp_path,
+            concurrency=1,
+            end="2025-11-07",
+            extra="queue_days = 64\nflush_days = 64\nflush_rows = 10000000\n"
+            f"queue_rows = 100000000\nqueue_mb = {mb}",
+        )
+    )
+    store = DurableCountingStore(cfg.store.path)
+    store.gate = anyio.Event()
+    src = HeldRowsSource(source_for(cfg), store)
+    controls = LiveControls()
+    result: list[Any] = []
+
+    async def go() -> None:
+        result.append(await run(cfg, store, src, controls=controls))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(go)
+        with anyio.fail_after(30):
+            await store.write_started.wait()
+            while controls.sink is None or not controls.sink.budget.waiting or src.active:
+                await anyio.sleep(0.01)
+        budget = controls.sink.budget
+        assert src.fetches < len(sizes)  # the bytes, not the rows or the plan, stopped them
+        assert budget.used < 100_000_000 and 0 < budget.used_bytes <= mb * 2**20
+        store.gate.set()
+    assert (result[0].downloaded, result[0].failed) == (len(sizes), 0)
+    assert result[0].rows == expected_rows(cfg) == store.durable_rows
+    assert (budget.used, budget.used_bytes) == (0, 0)  # every day gave its bytes back
 
 
 async def test_days_larger_than_the_budget_go_through_one_by_one_and_nothing_is_lost(

@@ -53,6 +53,8 @@ _UNWRITABLE = (
     "could not open file",
     "has been invalidated",
     "input/output error",
+    # under its memory_limit DuckDB spills to its temp directory; a full disk stops that
+    "failed to offload",
 )
 _CORRUPT = ("corrupt database", "checksum")
 
