@@ -112,8 +112,13 @@ def normalize(
                 notes.append(f"{col}: {lost} unparsable values replaced by NaN")
                 unparsable[col] = lost
             values = parsed
-        out[col] = values.to_numpy(dtype="float64", na_value=np.nan)
-    ticks = pd.DataFrame(out, columns=SOURCE_COLUMNS)
+        if values.dtype == np.float64:  # already in the schema: keep the array (no copy)
+            out[col] = values.to_numpy(copy=False)
+        else:
+            out[col] = values.to_numpy(dtype="float64", na_value=np.nan)
+    # copy=False: the columns stay the arrays built above, one block each, rather than
+    # being consolidated into a copy of the whole day (the source frame is not kept).
+    ticks = pd.DataFrame(out, columns=SOURCE_COLUMNS, copy=False)
     # The validator reports these as ``wrong_dtype``: after the cast the frame is float64
     # and could no longer tell a NaN the source sent from text it could not parse.
     ticks.attrs[UNPARSABLE_ATTR] = unparsable

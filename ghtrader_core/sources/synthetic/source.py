@@ -135,8 +135,10 @@ def _clean_frame(
         for side in ("bid", "ask"):
             vol = rng.integers(1, 200, size=n).astype(np.float64)
             cols[f"{side}_volume{i}"] = vol if present else np.full(n, np.nan)
-    frame = pd.DataFrame(cols)
-    return frame[["id", "datetime", *[c for c in SOURCE_COLUMNS[2:]]]]
+    # One block per column, in the schema's order: no consolidated copy of the day here,
+    # and normalize() then keeps these arrays as they are (a day is ~13 MB; four copies of
+    # it in each download thread were most of a backfill's transient memory).
+    return pd.DataFrame({c: cols[c] for c in SOURCE_COLUMNS}, copy=False)
 
 
 def _pick_rows(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
