@@ -115,22 +115,36 @@ def test_every_backend_package_registers_its_kind() -> None:
 
 
 # The one clock (ghtrader_core/calendar/clock.py) is the only module that asks the
-# operating system for the wall time; everyone else takes a Clock injected.
+# operating system for the wall time or the date; everyone else takes a Clock injected.
+# A reference counts as much as a call: ``today: Callable[[], date] = date.today`` reads
+# the operating system's date later, behind the clock's back.
 CLOCK_MODULE = ROOT / "ghtrader_core" / "calendar" / "clock.py"
-WALL_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("time", "time"), ("time", "time_ns")}
+WALL_CALLS = {
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("datetime", "today"),
+    ("date", "today"),
+    ("time", "time"),
+    ("time", "time_ns"),
+}
 
 
 def wall_clock_calls(path: Path) -> list[str]:
-    """``datetime.now(...)``, ``datetime.utcnow()``, ``time.time()`` called in ``path``."""
+    """``datetime.now``, ``datetime.utcnow``, ``date.today``, ``time.time``... called or
+    referred to in ``path``, in line order (``datetime.datetime.now`` included)."""
+    return wall_clock_uses(path.read_text(), str(path.relative_to(ROOT)))
+
+
+def wall_clock_uses(source: str, label: str) -> list[str]:
     found = []
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+    for node in ast.walk(ast.parse(source, filename=label)):
+        if not isinstance(node, ast.Attribute):
             continue
-        owner = node.func.value
+        owner = node.value
         name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
-        if (name, node.func.attr) in WALL_CALLS:
-            found.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}.{node.func.attr}()")
-    return found
+        if (name, node.attr) in WALL_CALLS:
+            found.append((node.lineno, f"{label}:{node.lineno} {name}.{node.attr}"))
+    return [text for _, text in sorted(found)]
 
 
 def test_the_wall_clock_is_read_in_one_module_only() -> None:
@@ -142,6 +156,25 @@ def test_the_wall_clock_is_read_in_one_module_only() -> None:
     ]
     assert [c for p in files for c in wall_clock_calls(p)] == []
     assert wall_clock_calls(CLOCK_MODULE)  # the check itself sees a call where there is one
+
+
+def test_the_wall_clock_check_sees_dates_and_references() -> None:
+    """What the rule must catch, in the forms the code base has used."""
+    source = (
+        "import datetime as dt\n"
+        "from datetime import date\n"
+        "a = date.today()\n"
+        "def f(today: object = date.today) -> None: ...\n"
+        "c = dt.datetime.now()\n"
+        "d = dt.date.today\n"
+        "e = date.fromisoformat('2025-11-03')\n"  # not the clock: no finding
+    )
+    assert wall_clock_uses(source, "x.py") == [
+        "x.py:3 date.today",
+        "x.py:4 date.today",
+        "x.py:5 datetime.now",
+        "x.py:6 date.today",
+    ]
 
 
 # Records a store reads back or writes: built from rows and mapped to rows only in
