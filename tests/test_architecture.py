@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -230,3 +231,70 @@ def test_no_store_maps_records_to_rows_by_hand(path: Path) -> None:
         assert _mapping_by_hand(path), "the shared mapping must be where the rule looks"
         return
     assert _mapping_by_hand(path) == [], "use ghtrader_core.store.rows"
+
+
+# docs/ARCHITECTURE.md's "Floors" list names every module: a line indented by two spaces
+# starts an entry (a module, or a folder ending in "/" whose modules follow), deeper lines
+# continue it; every ``name.py`` in an entry is a module of its folder.
+ARCHITECTURE = ROOT / "docs" / "ARCHITECTURE.md"
+
+
+def documented_modules(text: str) -> set[str]:
+    block = text.split("## Floors", 1)[1].split("```", 2)[1]
+    named: set[str] = set()
+    section = folder = ""
+    for line in block.splitlines():
+        body = line.strip()
+        if not body or body == "│":
+            continue
+        if not line[0].isspace():  # a top-level folder: daemon/, ghtrader_core/
+            section = folder = body.split()[0]
+            continue
+        if len(line) - len(line.lstrip()) == 2:
+            first = body.split()[0]
+            folder = section + first if first.endswith("/") else section
+        named.update(folder + name for name in re.findall(r"[\w/]+\.py\b", body))
+    return named
+
+
+def test_the_architecture_list_names_every_module_and_no_other() -> None:
+    named = documented_modules(ARCHITECTURE.read_text())
+    tree = {
+        str(p.relative_to(ROOT))
+        for folder in ("daemon", "ghtrader_core")
+        for p in (ROOT / folder).rglob("*.py")
+        if p.name != "__init__.py"
+    }
+    assert sorted(tree - named) == [], "add these to docs/ARCHITECTURE.md (Floors)"
+    assert sorted(n for n in named if not (ROOT / n).is_file()) == [], "stale in the list"
+
+
+def test_the_architecture_list_is_read_by_folder() -> None:
+    text = """## Floors
+
+```
+daemon/                     the process
+  app.py (+ endpoints.py)   main loop
+  planner.py · sink.py ·
+                            logs.py
+  commands/                 run.py · common.py (config,
+                            output) · export.py
+ghtrader_core/
+  store/base.py             protocol
+  store/questdb/            store.py ·
+                            csv_reads.py
+```
+"""
+    assert documented_modules(text) == {
+        "daemon/app.py",
+        "daemon/endpoints.py",
+        "daemon/planner.py",
+        "daemon/sink.py",
+        "daemon/logs.py",
+        "daemon/commands/run.py",
+        "daemon/commands/common.py",
+        "daemon/commands/export.py",
+        "ghtrader_core/store/base.py",
+        "ghtrader_core/store/questdb/store.py",
+        "ghtrader_core/store/questdb/csv_reads.py",
+    }
