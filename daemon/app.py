@@ -67,7 +67,7 @@ class Daemon(Endpoints):
         self.metrics = Metrics(version=code_version(), clock=clock)
         self.board = StatusBoard(clock)
         self.controls = LiveControls()
-        self.calendar: TradingCalendar = build_calendar(cfg)
+        self.calendar: TradingCalendar = build_calendar(cfg, clock=self.clock)
         self.coverage = CoverageCache(self.calendar)
         self.progress = Progress(clock=clock)
         self.observers = Observers([self.metrics, self.board, self.coverage, self.progress])
@@ -279,7 +279,7 @@ class Daemon(Endpoints):
         configure_logging(cfg.log.level, cfg.log.format)
         self.controls.apply(cfg)
         if change.replan:
-            self.calendar = build_calendar(cfg)
+            self.calendar = build_calendar(cfg, clock=self.clock)
             self.coverage.set_calendar(self.calendar)
             if self._source is not None:
                 use_calendar(self._source, self.calendar)

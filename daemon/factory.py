@@ -21,7 +21,7 @@ from ghtrader_core.ticks import DayFrame
 from ghtrader_core.validation import validate_day
 
 
-def build_calendar(cfg: Config) -> TradingCalendar:
+def build_calendar(cfg: Config, *, clock: Clock = SYSTEM_CLOCK) -> TradingCalendar:
     return TradingCalendar(
         extra_holidays=cfg.calendar.extra_holidays,
         no_night=tuple(
@@ -35,6 +35,7 @@ def build_calendar(cfg: Config) -> TradingCalendar:
             regime_from_row(r.row(), f"config [[calendar.regimes]] #{i + 1}")
             for i, r in enumerate(cfg.calendar.regimes)
         ),
+        clock=clock,
     )
 
 
@@ -49,7 +50,7 @@ def build_source(
 
 def build_store(cfg: Config, *, read_only: bool = False, clock: Clock = SYSTEM_CLOCK) -> Store:
     """``read_only``: a command that only reads never creates a store where none is."""
-    ctx = _context(cfg, TradingCalendar(), read_only=read_only, clock=clock)
+    ctx = _context(cfg, TradingCalendar(clock=clock), read_only=read_only, clock=clock)
     store: Store = lookup("store", cfg.store.kind).build(cfg.store, ctx)
     return store
 

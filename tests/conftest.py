@@ -1,4 +1,5 @@
-"""Shared fixtures: one config writer, one CLI launcher, a size-limited file system.
+"""Shared fixtures: one config writer, one CLI launcher, a size-limited file system, an
+empty QuestDB store on the test server.
 
 Ports are never guessed: configs say port 0 and the daemon reports what it bound.
 """
@@ -8,12 +9,17 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.pipeline_helpers import run_cli, small_config
+
+if TYPE_CHECKING:
+    from ghtrader_core.store.questdb.store import QuestDBStore
+    from tests.questdb_server import Endpoint
 
 # The real QuestDB server, started once per session when a QuestDB test needs it.
 pytest_plugins = ("tests.questdb_server",)
@@ -59,3 +65,19 @@ def tmpfs(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
     yield mount
     for point in mounted:
         subprocess.run(["umount", "-l", str(point)], capture_output=True)
+
+
+@pytest.fixture
+async def questdb_store(questdb: Endpoint) -> AsyncIterator[QuestDBStore]:
+    """An opened ``QuestDBStore`` on the session's server (``questdb``) with every table of
+    the store dropped first: empty, its schema just created by ``open``. Closed after."""
+    from ghtrader_core.store.questdb.store import QuestDBStore  # QuestDB tests only
+    from tests.questdb_helpers import drop_all
+
+    await drop_all(questdb)
+    store = QuestDBStore(questdb.settings())
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -115,22 +116,36 @@ def test_every_backend_package_registers_its_kind() -> None:
 
 
 # The one clock (ghtrader_core/calendar/clock.py) is the only module that asks the
-# operating system for the wall time; everyone else takes a Clock injected.
+# operating system for the wall time or the date; everyone else takes a Clock injected.
+# A reference counts as much as a call: ``today: Callable[[], date] = date.today`` reads
+# the operating system's date later, behind the clock's back.
 CLOCK_MODULE = ROOT / "ghtrader_core" / "calendar" / "clock.py"
-WALL_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("time", "time"), ("time", "time_ns")}
+WALL_CALLS = {
+    ("datetime", "now"),
+    ("datetime", "utcnow"),
+    ("datetime", "today"),
+    ("date", "today"),
+    ("time", "time"),
+    ("time", "time_ns"),
+}
 
 
 def wall_clock_calls(path: Path) -> list[str]:
-    """``datetime.now(...)``, ``datetime.utcnow()``, ``time.time()`` called in ``path``."""
+    """``datetime.now``, ``datetime.utcnow``, ``date.today``, ``time.time``... called or
+    referred to in ``path``, in line order (``datetime.datetime.now`` included)."""
+    return wall_clock_uses(path.read_text(), str(path.relative_to(ROOT)))
+
+
+def wall_clock_uses(source: str, label: str) -> list[str]:
     found = []
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+    for node in ast.walk(ast.parse(source, filename=label)):
+        if not isinstance(node, ast.Attribute):
             continue
-        owner = node.func.value
+        owner = node.value
         name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
-        if (name, node.func.attr) in WALL_CALLS:
-            found.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}.{node.func.attr}()")
-    return found
+        if (name, node.attr) in WALL_CALLS:
+            found.append((node.lineno, f"{label}:{node.lineno} {name}.{node.attr}"))
+    return [text for _, text in sorted(found)]
 
 
 def test_the_wall_clock_is_read_in_one_module_only() -> None:
@@ -142,6 +157,25 @@ def test_the_wall_clock_is_read_in_one_module_only() -> None:
     ]
     assert [c for p in files for c in wall_clock_calls(p)] == []
     assert wall_clock_calls(CLOCK_MODULE)  # the check itself sees a call where there is one
+
+
+def test_the_wall_clock_check_sees_dates_and_references() -> None:
+    """What the rule must catch, in the forms the code base has used."""
+    source = (
+        "import datetime as dt\n"
+        "from datetime import date\n"
+        "a = date.today()\n"
+        "def f(today: object = date.today) -> None: ...\n"
+        "c = dt.datetime.now()\n"
+        "d = dt.date.today\n"
+        "e = date.fromisoformat('2025-11-03')\n"  # not the clock: no finding
+    )
+    assert wall_clock_uses(source, "x.py") == [
+        "x.py:3 date.today",
+        "x.py:4 date.today",
+        "x.py:5 datetime.now",
+        "x.py:6 date.today",
+    ]
 
 
 # Records a store reads back or writes: built from rows and mapped to rows only in
@@ -197,3 +231,70 @@ def test_no_store_maps_records_to_rows_by_hand(path: Path) -> None:
         assert _mapping_by_hand(path), "the shared mapping must be where the rule looks"
         return
     assert _mapping_by_hand(path) == [], "use ghtrader_core.store.rows"
+
+
+# docs/ARCHITECTURE.md's "Floors" list names every module: a line indented by two spaces
+# starts an entry (a module, or a folder ending in "/" whose modules follow), deeper lines
+# continue it; every ``name.py`` in an entry is a module of its folder.
+ARCHITECTURE = ROOT / "docs" / "ARCHITECTURE.md"
+
+
+def documented_modules(text: str) -> set[str]:
+    block = text.split("## Floors", 1)[1].split("```", 2)[1]
+    named: set[str] = set()
+    section = folder = ""
+    for line in block.splitlines():
+        body = line.strip()
+        if not body or body == "│":
+            continue
+        if not line[0].isspace():  # a top-level folder: daemon/, ghtrader_core/
+            section = folder = body.split()[0]
+            continue
+        if len(line) - len(line.lstrip()) == 2:
+            first = body.split()[0]
+            folder = section + first if first.endswith("/") else section
+        named.update(folder + name for name in re.findall(r"[\w/]+\.py\b", body))
+    return named
+
+
+def test_the_architecture_list_names_every_module_and_no_other() -> None:
+    named = documented_modules(ARCHITECTURE.read_text())
+    tree = {
+        str(p.relative_to(ROOT))
+        for folder in ("daemon", "ghtrader_core")
+        for p in (ROOT / folder).rglob("*.py")
+        if p.name != "__init__.py"
+    }
+    assert sorted(tree - named) == [], "add these to docs/ARCHITECTURE.md (Floors)"
+    assert sorted(n for n in named if not (ROOT / n).is_file()) == [], "stale in the list"
+
+
+def test_the_architecture_list_is_read_by_folder() -> None:
+    text = """## Floors
+
+```
+daemon/                     the process
+  app.py (+ endpoints.py)   main loop
+  planner.py · sink.py ·
+                            logs.py
+  commands/                 run.py · common.py (config,
+                            output) · export.py
+ghtrader_core/
+  store/base.py             protocol
+  store/questdb/            store.py ·
+                            csv_reads.py
+```
+"""
+    assert documented_modules(text) == {
+        "daemon/app.py",
+        "daemon/endpoints.py",
+        "daemon/planner.py",
+        "daemon/sink.py",
+        "daemon/logs.py",
+        "daemon/commands/run.py",
+        "daemon/commands/common.py",
+        "daemon/commands/export.py",
+        "ghtrader_core/store/base.py",
+        "ghtrader_core/store/questdb/store.py",
+        "ghtrader_core/store/questdb/csv_reads.py",
+    }

@@ -12,6 +12,7 @@ from ghtrader_core.calendar import (
     local_midnight_ns,
 )
 from ghtrader_core.symbols import Exchange, parse_main
+from tests.clock_helpers import ManualClock
 
 CAL = TradingCalendar()
 CU = parse_main("KQ.m@SHFE.cu").variety
@@ -28,6 +29,18 @@ def test_trading_days_come_from_shinny_calendar_holidays() -> None:
     days = CAL.trading_days(date(2025, 9, 29), date(2025, 10, 10))
     assert days == [date(2025, 9, 29), date(2025, 9, 30), date(2025, 10, 9), date(2025, 10, 10)]
     assert len(CAL.trading_days(date(2025, 11, 3), date(2025, 11, 28))) == 20
+
+
+def test_the_index_of_days_reaches_two_years_past_the_clocks_date() -> None:
+    """The clock dates the index (Beijing's date: 20:00 UTC is the next day there); days
+    past the index are answered the same, day by day."""
+    cal = TradingCalendar(clock=ManualClock(datetime(2025, 11, 3, 20, 0, tzinfo=UTC)))
+    assert cal.horizon == date(2027, 11, 4)
+    early = TradingCalendar(clock=ManualClock(datetime(1999, 1, 1, tzinfo=UTC)))
+    assert early.horizon == date(2003, 1, 1) + timedelta(days=730)  # never from before 2003
+    span = (date(2025, 9, 29), date(2025, 10, 10))
+    assert early.trading_days(*span) == cal.trading_days(*span) == CAL.trading_days(*span)
+    assert early.next_trading_day(date(2025, 9, 30)) == date(2025, 10, 9)
 
 
 def test_extra_holidays_from_config_remove_days() -> None:

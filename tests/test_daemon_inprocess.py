@@ -16,6 +16,7 @@ import pytest
 from daemon.app import Daemon
 from daemon.config import load_config
 from daemon.systemd import Notifier
+from tests.clock_helpers import ManualClock
 
 
 class RecordingNotifier(Notifier):
@@ -26,20 +27,6 @@ class RecordingNotifier(Notifier):
     def notify(self, *assignments: str) -> bool:
         self.sent.append("\n".join(assignments))
         return True
-
-
-class ManualClock:
-    """A ``ghtrader_core.calendar.Clock`` that moves only when the test moves it."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-        self.ticks = 1000.0
-
-    def now(self) -> datetime:
-        return self.at
-
-    def monotonic(self) -> float:
-        return self.ticks
 
 
 def write(path: Path, tmp_path: Path, symbols: list[str], concurrency: int) -> Path:
@@ -128,6 +115,7 @@ async def test_start_reload_and_drain_in_process(tmp_path: Path) -> None:
         old_calendar = daemon.calendar
         await daemon.reload()
         assert daemon.calendar is not old_calendar  # a re-plan builds the calendar anew
+        assert daemon.calendar.horizon == date(2027, 11, 6)  # dated by the injected clock
         assert daemon.last_reload["at"] == clock.at.isoformat()
         assert reloads_applied(daemon) == 1
         assert "RELOADING=1" in notes.sent[-2] and notes.sent[-1].startswith("READY=1")

@@ -7,9 +7,10 @@ every row of every day must come back identical (ids, nanosecond timestamps, NaN
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import anyio
@@ -18,11 +19,15 @@ import pandas as pd
 import pyarrow.dataset as ds
 import pytest
 
+from daemon.commands.export import export_range
+from daemon.config import load_config
+from daemon.planner import PlanError
 from ghtrader_core.records import Checkpoint
 from ghtrader_core.store.base import DayWrite
 from ghtrader_core.store.duckdb.store import DuckDBStore
 from ghtrader_core.ticks import DayFrame, fingerprint
-from tests.pipeline_helpers import run_cli
+from tests.clock_helpers import ManualClock
+from tests.pipeline_helpers import run_cli, small_config
 from tests.test_read_api import ALL, CU, END, IF, ROLL, START, fail_day, fill
 
 DAYS = 5
@@ -206,3 +211,21 @@ def test_errors_are_one_line_with_their_exit_code(config: Path, tmp_path: Path) 
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     done = run_cli("export", "-c", str(config), "--out", str(tmp_path / "o"), "--statuses", "x")
     assert done.returncode == 2 and "statuses" in done.stderr
+
+
+def test_the_default_end_is_the_clocks_date_in_beijing(tmp_path: Path) -> None:
+    path = small_config(tmp_path)
+    cfg = load_config(path)
+    path.write_text(path.read_text().replace("end = 2025-11-05\n", ""))
+    open_ended = load_config(path)
+    assert open_ended.ingest.end is None
+    none = argparse.Namespace(start=None, end=None)
+    # 17:00 UTC on Friday the 7th is Saturday the 8th in Beijing
+    clock = ManualClock(datetime(2025, 11, 7, 17, 0, tzinfo=UTC))
+    assert export_range(none, open_ended, clock) == (date(2025, 11, 3), date(2025, 11, 8))
+    assert export_range(none, cfg, clock) == (date(2025, 11, 3), date(2025, 11, 5))
+    given = argparse.Namespace(start=date(2025, 11, 4), end=date(2025, 11, 4))
+    assert export_range(given, open_ended, clock) == (date(2025, 11, 4), date(2025, 11, 4))
+    early = ManualClock(datetime(2025, 11, 2, 3, 0, tzinfo=UTC))  # before ingest.start
+    with pytest.raises(PlanError, match="after --end 2025-11-02"):
+        export_range(none, open_ended, early)

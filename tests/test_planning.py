@@ -4,19 +4,15 @@ replaced, on DuckDB always and on QuestDB when a test server is configured."""
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from daemon.planner import Job, Plan, plan
 from ghtrader_core.calendar import TradingCalendar
 from ghtrader_core.records import Checkpoint
 from ghtrader_core.store.base import Store
 from ghtrader_core.store.duckdb.store import DuckDBStore
-from tests.questdb_helpers import drop_all
-from tests.questdb_server import Endpoint
 
 CAL = TradingCalendar()
 SYMBOLS = ["KQ.m@SHFE.cu", "KQ.m@DCE.m", "KQ.m@CFFEX.IF"]
@@ -76,18 +72,5 @@ async def test_duckdb_plans_as_before(tmp_path: Path) -> None:
         await store.close()
 
 
-@pytest.fixture
-async def quest_store(questdb: Endpoint) -> AsyncIterator[Store]:
-    from ghtrader_core.store.questdb.store import QuestDBStore
-
-    await drop_all(questdb)
-    store = QuestDBStore(questdb.settings())
-    await store.open()
-    try:
-        yield store
-    finally:
-        await store.close()
-
-
-async def test_questdb_plans_as_before(quest_store: Store) -> None:
-    await check_same_plans(quest_store)
+async def test_questdb_plans_as_before(questdb_store: Store) -> None:
+    await check_same_plans(questdb_store)

@@ -54,11 +54,9 @@ async def test_the_server_runs_with_our_server_conf(questdb: Endpoint) -> None:
 
 
 async def test_a_suspended_table_holds_the_checkpoint_until_resumed(
-    questdb: Endpoint, caplog: pytest.LogCaptureFixture
+    questdb: Endpoint, questdb_store: QuestDBStore, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await drop_all(questdb)
-    store = QuestDBStore(questdb.settings())
-    await store.open()
+    store = questdb_store
     conn = await asyncpg.connect(questdb.pg)
     try:
         try:
@@ -86,7 +84,6 @@ async def test_a_suspended_table_holds_the_checkpoint_until_resumed(
         assert "SUSPENDED" in caplog.text and "ALTER TABLE ticks RESUME WAL" in caplog.text
     finally:
         await conn.close()
-        await store.close()
 
 
 DAY_SYMBOL = small_day().day.symbol

@@ -10,7 +10,6 @@ the store's own ``wal_tables()`` wait, which is what is being tested.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 
@@ -29,24 +28,13 @@ from ghtrader_core.store.questdb import schema as schema
 from ghtrader_core.store.questdb.ilp import IlpFrame, IlpWriter
 from ghtrader_core.store.questdb.store import QuestDBStore
 from tests.pipeline_helpers import config_obj, small_config, synthetic
-from tests.questdb_helpers import DAY, T0, a_validation, drop_all, fetch, small_day
+from tests.questdb_helpers import DAY, T0, a_validation, fetch, small_day
 from tests.questdb_server import Endpoint
 
 CAL = TradingCalendar()
 
 
-@pytest.fixture
-async def store(questdb: Endpoint) -> AsyncIterator[QuestDBStore]:
-    await drop_all(questdb)
-    s = QuestDBStore(questdb.settings())
-    await s.open()
-    try:
-        yield s
-    finally:
-        await s.close()
-
-
-async def test_schema_on_an_empty_server(store: QuestDBStore, questdb: Endpoint) -> None:
+async def test_schema_on_an_empty_server(questdb_store: QuestDBStore, questdb: Endpoint) -> None:
     tables = {
         r["table_name"]: r
         for r in await fetch(
@@ -76,41 +64,41 @@ async def test_schema_on_an_empty_server(store: QuestDBStore, questdb: Endpoint)
     ]
 
 
-async def test_resending_a_day_leaves_counts_unchanged(store: QuestDBStore) -> None:
+async def test_resending_a_day_leaves_counts_unchanged(questdb_store: QuestDBStore) -> None:
     day = small_day(datetimes=(T0, T0 + 500_000_000, T0 + 1_000_000_000))
-    await store.write_days([day])
-    first = await store.table_counts()
-    await store.write_days([day])
-    await store.write_days([day])
-    assert await store.table_counts() == first
-    assert await store.day_counts(DAY, DAY) == {(day.day.symbol, DAY): 3}
+    await questdb_store.write_days([day])
+    first = await questdb_store.table_counts()
+    await questdb_store.write_days([day])
+    await questdb_store.write_days([day])
+    assert await questdb_store.table_counts() == first
+    assert await questdb_store.day_counts(DAY, DAY) == {(day.day.symbol, DAY): 3}
 
 
-async def test_ticks_distinct_only_in_ns_or_in_id_are_all_kept(store: QuestDBStore) -> None:
+async def test_ticks_distinct_only_in_ns_or_in_id_are_all_kept(questdb_store: QuestDBStore) -> None:
     day = small_day(datetimes=(T0, T0 + 1, T0 + 1), ids=(1, 2, 3), last_prices=(1.0, 2.0, 3.0))
-    await store.write_days([day])
-    frame = await store.read_day(day.day.symbol, DAY)
+    await questdb_store.write_days([day])
+    frame = await questdb_store.read_day(day.day.symbol, DAY)
     assert list(frame["datetime"]) == [T0, T0 + 1, T0 + 1]  # exact to the nanosecond
     assert list(frame["id"]) == [1, 2, 3]
     assert math.isnan(frame["highest"].iat[0])  # NaN in, NaN out
 
 
 async def test_rows_are_visible_when_write_days_returns(
-    store: QuestDBStore, questdb: Endpoint
+    questdb_store: QuestDBStore, questdb: Endpoint
 ) -> None:
     day = small_day(datetimes=tuple(T0 + i * 500_000_000 for i in range(500)))
     sink = BatchingSink(
-        store, SinkConfig(), Observer(), run_id="it", source_name="test", code_version="0"
+        questdb_store, SinkConfig(), Observer(), run_id="it", source_name="test", code_version="0"
     )
     await sink.flush([day])
     # no wait of our own: the checkpoint exists, so the rows must already be readable
     [(count,)] = await fetch(questdb, "SELECT count() FROM ticks WHERE symbol = $1", day.day.symbol)
-    checkpoints = await store.checkpoints([day.day.symbol], DAY, DAY)
+    checkpoints = await questdb_store.checkpoints([day.day.symbol], DAY, DAY)
     assert count == 500 and checkpoints[(day.day.symbol, DAY)].rows == 500
 
 
 async def test_a_rejected_row_is_permanent_with_the_servers_message(
-    store: QuestDBStore, questdb: Endpoint
+    questdb_store: QuestDBStore, questdb: Endpoint
 ) -> None:
     writer = IlpWriter(questdb.settings().ilp)
     bad = pd.DataFrame(
@@ -130,7 +118,7 @@ async def test_a_rejected_row_is_permanent_with_the_servers_message(
 
 
 async def test_demo_backfill_coverage_and_ticks_equal_the_embedded_store(
-    store: QuestDBStore, tmp_path: Path
+    questdb_store: QuestDBStore, tmp_path: Path
 ) -> None:
     cfg = config_obj(
         small_config(
@@ -143,35 +131,36 @@ async def test_demo_backfill_coverage_and_ticks_equal_the_embedded_store(
     embedded = DuckDBStore(tmp_path / "same.duckdb")
     await embedded.open()
     try:
-        quest = await backfill(cfg, store, synthetic(CAL, seed=11), CAL)
+        quest = await backfill(cfg, questdb_store, synthetic(CAL, seed=11), CAL)
         duck = await backfill(cfg, embedded, synthetic(CAL, seed=11), CAL)
         assert (quest.downloaded, quest.failed, quest.rows) == (duck.downloaded, 0, duck.rows)
-        assert await store.coverage() == await embedded.coverage()
+        assert await questdb_store.coverage() == await embedded.coverage()
         for symbol in cfg.ingest.symbols:
             pd.testing.assert_frame_equal(
-                await store.read_day(symbol, date(2025, 11, 4)),
+                await questdb_store.read_day(symbol, date(2025, 11, 4)),
                 await embedded.read_day(symbol, date(2025, 11, 4)),
                 check_dtype=False,  # text columns: str vs object; values and order must match
             )
-        again = await backfill(cfg, store, synthetic(CAL, seed=11), CAL)
+        again = await backfill(cfg, questdb_store, synthetic(CAL, seed=11), CAL)
         assert (again.downloaded, again.skipped) == (0, duck.downloaded)
     finally:
         await embedded.close()
 
 
-async def test_re_validation_replaces_findings(store: QuestDBStore) -> None:
+async def test_re_validation_replaces_findings(questdb_store: QuestDBStore) -> None:
     day = small_day(validation=a_validation(findings=3, gaps=2))
-    await store.write_days([day])
+    await questdb_store.write_days([day])
     sink = BatchingSink(
-        store, SinkConfig(), Observer(), run_id="it", source_name="test", code_version="0"
+        questdb_store, SinkConfig(), Observer(), run_id="it", source_name="test", code_version="0"
     )
     await sink.flush([day])
-    [row] = await store.validation_rows([day.day.symbol], DAY, DAY)
+    [row] = await questdb_store.validation_rows([day.day.symbol], DAY, DAY)
     assert row.warnings == 3 and row.status == "warn"
     fewer = a_validation(findings=1, gaps=0)
-    await store.write_validations([ValidationWrite(day.day.symbol, DAY, day.fingerprint, fewer)])
-    [row] = await store.validation_rows([day.day.symbol], DAY, DAY)
+    again = ValidationWrite(day.day.symbol, DAY, day.fingerprint, fewer)
+    await questdb_store.write_validations([again])
+    [row] = await questdb_store.validation_rows([day.day.symbol], DAY, DAY)
     assert row.warnings == 1 and row.largest_gap_s is None
-    assert await store.largest_gaps([day.day.symbol], DAY, DAY, 5) == []
-    due = await store.validation_due([day.day.symbol], DAY, DAY, fewer.validator_version)
+    assert await questdb_store.largest_gaps([day.day.symbol], DAY, DAY, 5) == []
+    due = await questdb_store.validation_due([day.day.symbol], DAY, DAY, fewer.validator_version)
     assert due == []

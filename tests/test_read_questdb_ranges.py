@@ -12,7 +12,6 @@ interleave the days where the per-day reads do not.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import date, datetime
 
@@ -31,7 +30,7 @@ from ghtrader_core.store.questdb.sql import REGISTRY, Sql
 from ghtrader_core.store.questdb.store import QuestDBSettings, QuestDBStore
 from ghtrader_core.store.questdb.tick_reads import range_statement, result_types, tick_window
 from ghtrader_core.ticks import FLOAT_COLUMNS, SOURCE_COLUMNS, TICK_COLUMNS
-from tests.questdb_helpers import SYMBOL, T0, drop_all, small_day
+from tests.questdb_helpers import SYMBOL, T0, small_day
 from tests.questdb_server import Endpoint
 from tests.test_questdb_sql import parse_all
 
@@ -73,19 +72,14 @@ def checkpoint(w: DayWrite, status: str) -> Checkpoint:
 
 
 @pytest.fixture
-async def store(questdb: Endpoint) -> AsyncIterator[QuestDBStore]:
-    await drop_all(questdb)
-    s = QuestDBStore(questdb.settings())
-    await s.open()
-    try:
-        writes = [day_write(i, d) for i, d in enumerate(DAYS)]
-        await s.write_days(writes)
-        statuses = ["ok", "fail", "warn"]  # the middle day is left out by default
-        marks = [checkpoint(w, st) for w, st in zip(writes, statuses, strict=True)]
-        await s.write_checkpoints(marks, [])
-        yield s
-    finally:
-        await s.close()
+async def store(questdb_store: QuestDBStore) -> QuestDBStore:
+    """The shared empty store (``tests/conftest.py``) holding ``DAYS``, checkpointed."""
+    writes = [day_write(i, d) for i, d in enumerate(DAYS)]
+    await questdb_store.write_days(writes)
+    statuses = ["ok", "fail", "warn"]  # the middle day is left out by default
+    marks = [checkpoint(w, st) for w, st in zip(writes, statuses, strict=True)]
+    await questdb_store.write_checkpoints(marks, [])
+    return questdb_store
 
 
 def over(store: QuestDBStore, transport: str) -> AsyncReader:

@@ -6,7 +6,7 @@ import inspect
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import anyio
@@ -37,6 +37,7 @@ from ghtrader_core.sources.tqsdk.source import (
 )
 from ghtrader_core.store.duckdb.store import DuckDBStore
 from ghtrader_core.symbols import parse_main
+from tests.clock_helpers import ManualClock
 from tests.pipeline_helpers import small_config
 from tests.sources_helpers import FakeTqApi, FakeWorld, real_cu_frame, synthetic_tq_frame
 
@@ -44,12 +45,15 @@ CU = parse_main("KQ.m@SHFE.cu")
 M = parse_main("KQ.m@DCE.m")
 D12, D16 = date(2019, 9, 12), date(2019, 9, 16)
 CAL = TradingCalendar()
+AT_D16 = datetime(2019, 9, 16, 4, tzinfo=UTC)  # noon in Beijing
 
 
-def make_source(world: FakeWorld, tmp_path: Path, **kw: object) -> TqSdkSource:
+def make_source(
+    world: FakeWorld, tmp_path: Path, *, at: datetime = AT_D16, **kw: object
+) -> TqSdkSource:
     settings = TqSdkSettings(cache_dir=tmp_path / "cache", **kw)  # type: ignore[arg-type]
     world.cache_dir = settings.cache_dir
-    return TqSdkSource(CAL, settings, world.factory, user="someone", today=lambda: D16)
+    return TqSdkSource(CAL, settings, world.factory, user="someone", clock=ManualClock(at))
 
 
 def cu_world() -> FakeWorld:
@@ -155,6 +159,33 @@ def test_fetch_day_resolves_contract_and_keeps_every_value(tmp_path: Path) -> No
         day.ticks[served.columns[:-2]].reset_index(drop=True), served[served.columns[:-2]]
     )
     assert np.isnan(day.ticks["bid_price5"].iloc[-1]) and day.ticks["bid_volume5"].iloc[-1] == 0
+
+
+@pytest.mark.parametrize(
+    ("at", "today"),
+    [
+        (AT_D16, D16),
+        # 23:30 UTC on the 16th is the 17th in Beijing: the exchanges' date, not the host's
+        (datetime(2019, 9, 16, 23, 30, tzinfo=UTC), date(2019, 9, 17)),
+        (datetime(2019, 12, 2, 4, tzinfo=UTC), date(2019, 12, 2)),
+    ],
+)
+def test_the_schedule_reaches_back_to_start_from_the_clocks_date(
+    tmp_path: Path, at: datetime, today: date
+) -> None:
+    """TqSdk's schedule query counts days back from the newest; the source asks for every
+    trading day from ``start`` through the clock's date in Beijing, plus a margin."""
+    days = CAL.trading_days(date(2019, 6, 3), date(2019, 12, 31))
+    world = FakeWorld(schedule={str(CU): [(d, "SHFE.cu1909") for d in days if d <= today]})
+    source = make_source(world, tmp_path, at=at)
+    start = date(2019, 9, 2)
+    try:
+        got = [d for d, _ in source.fetch_schedule([str(CU)], start)[str(CU)]]
+    finally:
+        source.close()
+    assert got[-1] == today
+    assert len(got) == len(CAL.trading_days(start, today)) + 10
+    assert got[0] < start
 
 
 def test_one_level_exchange_keeps_deep_book_empty(tmp_path: Path) -> None:

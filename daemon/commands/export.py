@@ -8,7 +8,9 @@ from pathlib import Path
 
 from daemon import exitcodes
 from daemon.commands.common import add_config_arg, day_arg, load, opened_store, print_json, run
+from daemon.config import Config
 from daemon.planner import PlanError
+from ghtrader_core.calendar import SYSTEM_CLOCK, Clock, beijing_today
 from ghtrader_core.read import ALL_STATUSES, DEFAULT_STATUSES, AsyncReader
 from ghtrader_core.read.export import FORMATS, export_dataset
 from ghtrader_core.symbols import parse_main
@@ -30,7 +32,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--out", required=True, type=Path, help="output directory (a dataset)")
     p.add_argument("--symbols", nargs="+", metavar="SYMBOL", help="default: ingest.symbols")
     p.add_argument("--start", type=day_arg, help="first trading day (default: ingest.start)")
-    p.add_argument("--end", type=day_arg, help="last trading day (default: ingest.end or today)")
+    p.add_argument(
+        "--end", type=day_arg, help="last trading day (default: ingest.end or today in Beijing)"
+    )
     p.add_argument("--format", choices=sorted(FORMATS), default="parquet", dest="fmt")
     p.add_argument(
         "--statuses",
@@ -42,13 +46,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=main)
 
 
+def export_range(
+    args: argparse.Namespace, cfg: Config, clock: Clock = SYSTEM_CLOCK
+) -> tuple[date, date]:
+    """``--start``..``--end``, else the config's range; with no end at all, through the
+    clock's date in Beijing (no stored day is later: stores hold finished days only)."""
+    start: date = args.start or cfg.ingest.start
+    end: date = args.end or cfg.ingest.end or beijing_today(clock)
+    if start > end:
+        raise PlanError(f"--start {start} is after --end {end}")
+    return start, end
+
+
 def main(args: argparse.Namespace) -> int:
     cfg = load(args)
     symbols = [str(parse_main(s)) for s in args.symbols] if args.symbols else cfg.ingest.symbols
-    start: date = args.start or cfg.ingest.start
-    end: date = args.end or cfg.ingest.end or date.today()
-    if start > end:
-        raise PlanError(f"--start {start} is after --end {end}")
+    start, end = export_range(args, cfg)
 
     async def go() -> int:
         async with opened_store(cfg) as store:

@@ -4,7 +4,8 @@
 composition root makes one (``SystemClock`` unless a test injects its own) and hands it
 down; no other module asks the operating system for the time, so a test that moves the
 clock moves it for the planner, the sink's timestamps, ``/status`` and the metrics alike
-(``tests/test_architecture.py`` checks that nobody calls ``datetime.now``/``time.time``).
+(``tests/test_architecture.py`` checks that nobody else calls ``datetime.now``,
+``date.today`` or ``time.time``).
 
 All times of the exchanges are Beijing time (UTC+8, no daylight saving); sessions are
 returned as UTC nanoseconds, the unit of TqSdk's ``datetime`` column.
@@ -45,6 +46,11 @@ SYSTEM_CLOCK: Clock = SystemClock()
 def beijing_now(clock: Clock) -> datetime:
     """The clock's wall time in Beijing (the exchanges' local time)."""
     return clock.now().astimezone(BEIJING)
+
+
+def beijing_today(clock: Clock) -> date:
+    """The clock's date in Beijing: "today" for the exchanges, wherever the host is."""
+    return beijing_now(clock).date()
 
 
 def naive_utc(clock: Clock) -> datetime:

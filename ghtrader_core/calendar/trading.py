@@ -18,7 +18,14 @@ from datetime import date, timedelta
 import numpy as np
 from shinny_calendar import CalendarUtility
 
-from ghtrader_core.calendar.clock import BEIJING_OFFSET_S, EPOCH, NS_PER_S
+from ghtrader_core.calendar.clock import (
+    BEIJING_OFFSET_S,
+    EPOCH,
+    NS_PER_S,
+    SYSTEM_CLOCK,
+    Clock,
+    beijing_today,
+)
 from ghtrader_core.calendar.history import Regime, shipped_history
 from ghtrader_core.calendar.sessions import (
     DaySchedule,
@@ -40,6 +47,10 @@ class TradingCalendar:
     night_hours: Sequence[NightHours] = ()
     history: Sequence[Regime] | None = None  # None: the history shipped with the package
     extra_regimes: Sequence[Regime] = ()  # config rows: after the history, so they win ties
+    clock: Clock = field(default=SYSTEM_CLOCK, repr=False, compare=False)  # dates the index
+    # The last day the index of trading days reaches: two years after the clock's date when
+    # built. Days past it are still answered (day by day, slower).
+    horizon: date = field(init=False, repr=False, compare=False)
     _holidays: frozenset[date] = field(init=False, repr=False, compare=False)
     _days: list[date] = field(init=False, repr=False, compare=False)
     _rows: dict[tuple[str, str], tuple[Regime, ...]] = field(init=False, repr=False, compare=False)
@@ -47,8 +58,9 @@ class TradingCalendar:
     def __post_init__(self) -> None:
         self._holidays = frozenset(CalendarUtility().holidays) | frozenset(self.extra_holidays)
         # A sorted index of trading days, 2003 .. two years ahead, for O(log n) neighbours.
-        first, last = date(2003, 1, 1), date.today() + timedelta(days=730)
-        n = (last - first).days + 1
+        first = date(2003, 1, 1)
+        self.horizon = max(beijing_today(self.clock), first) + timedelta(days=730)
+        n = (self.horizon - first).days + 1
         self._days = [
             d for d in (first + timedelta(days=i) for i in range(n)) if self._is_trading(d)
         ]

@@ -1,1 +1,2 @@
-"""Tick sources: each file is one implementation of ``base.TickSource``."""
+"""Tick sources: each package is one backend implementing ``base.TickSource`` (registered
+in its ``backend.py``)."""

@@ -1,1 +1,2 @@
-"""Stores: each file is one implementation of ``base.Store``."""
+"""Stores: each package is one backend implementing ``base.Store`` (registered in its
+``backend.py``)."""

@@ -93,7 +93,11 @@ def build(section: Any, ctx: BuildContext) -> TqSdkSource:
     credentials = tqsdk_credentials()
     settings = tqsdk_settings(section.tqsdk, ctx.state_dir, ctx.concurrency)
     return TqSdkSource(
-        ctx.calendar, settings, real_api_factory(credentials, settings), user=credentials.user
+        ctx.calendar,
+        settings,
+        real_api_factory(credentials, settings),
+        user=credentials.user,
+        clock=ctx.clock,
     )
 
 

@@ -28,14 +28,14 @@ given an event loop (its public ``loop`` argument) that shortens exactly those w
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-from ghtrader_core.calendar import TradingCalendar
+from ghtrader_core.calendar import SYSTEM_CLOCK, Clock, TradingCalendar, beijing_today
 from ghtrader_core.errors import PermanentError, RetryableError
 from ghtrader_core.sources.tqsdk.api import (
     ApiFactory,
@@ -103,12 +103,12 @@ class TqSdkSource:
         api_factory: ApiFactory,
         *,
         user: str = "",
-        today: Callable[[], date] = date.today,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.calendar = calendar
         self.settings = settings
         self._user = user
-        self._today = today
+        self._clock = clock
         self.runner = make_runner(api_factory, settings, user)
         self._lock = threading.Lock()
         self._schedules: dict[str, dict[date, str]] = {}
@@ -130,8 +130,9 @@ class TqSdkSource:
     def fetch_schedule(
         self, symbols: Sequence[str], start: date
     ) -> dict[str, list[tuple[date, str]]]:
-        """The underlying of each ``KQ.m@…`` for every trading day since ``start`` (blocking)."""
-        n = len(self.calendar.trading_days(start, self._today())) + 10
+        """The underlying of each ``KQ.m@…`` for every trading day since ``start`` through
+        the clock's date in Beijing (blocking)."""
+        n = len(self.calendar.trading_days(start, beijing_today(self._clock))) + 10
         frame = self.runner.run(ScheduleJob(tuple(symbols), n), self.settings.day_timeout_s)
         out: dict[str, list[tuple[date, str]]] = {}
         for symbol in symbols:
