@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+import structlog
 
 from tests.pipeline_helpers import run_cli, small_config
 
@@ -23,6 +24,16 @@ if TYPE_CHECKING:
 
 # The real QuestDB server, started once per session when a QuestDB test needs it.
 pytest_plugins = ("tests.questdb_server",)
+
+
+@pytest.fixture(autouse=True)
+def _structlog_config_per_test() -> Iterator[None]:
+    """Each test starts from the same structlog set-up: a test that configures logging
+    (``configure_logging("warning")``, say) must not filter out the info events a later
+    test reads with ``capture_logs`` (seen as an order-dependent failure)."""
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
 
 
 @pytest.fixture
