@@ -82,8 +82,8 @@ class StoreConfigBase(Section):
     # DuckDB: how long the store may stay unwritable (disk full, read-only) while writes
     # wait and retry, before the process stops with exit 73
     unwritable_timeout_s: float = Field(300.0, gt=0)
-    duckdb_memory_limit_mb: int = Field(256, ge=64)  # DuckDB's buffer manager bound
-    duckdb_threads: int = Field(2, ge=1, le=64)  # DuckDB's worker threads
+    duckdb_memory_limit_mb: int = Field(64, ge=64)  # DuckDB's buffer manager bound
+    duckdb_threads: int = Field(1, ge=1, le=64)  # DuckDB's worker threads
 
     @field_validator("kind")
     @classmethod
@@ -155,7 +155,7 @@ class SinkConfig(Section):
     # than this passes alone
     queue_rows: int = Field(500_000, ge=1)
     # the same in bytes of the days' tick frames (~280 B a row): the memory bound itself
-    queue_mb: int = Field(64, ge=1)
+    queue_mb: int = Field(48, ge=1)
     flush_days: int = Field(64, ge=1)
     flush_interval_s: float = Field(2.0, gt=0)
     retry_base_s: float = Field(0.5, ge=0)

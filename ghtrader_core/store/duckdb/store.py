@@ -92,6 +92,12 @@ class DuckDBStore(ValidationTables):
             settings["memory_limit"] = f"{memory_limit_mb}MB"
         if threads is not None:
             settings["threads"] = threads
+        # Under its memory_limit DuckDB spills to ``<store>.tmp`` (at checkpoints too), and
+        # by default bounds that directory by 90 % of the disk space free when it is first
+        # used: a disk that was full then keeps the bound tiny after it is freed, and every
+        # write fails "failed to offload" until the process restarts. A fixed bound that the
+        # disk reaches first makes a full disk a plain, retried "no space" instead.
+        settings["max_temp_directory_size"] = "1TB"
         self._db = Connection(
             self.path,
             DDL,

@@ -6,7 +6,7 @@ classified where they happen (``ilp``, ``pg``, ``visibility``, ``store``)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -14,9 +14,12 @@ from ghtrader_core.backends import Backend, BuildContext, register
 from ghtrader_core.calendar.clock import naive_utc
 from ghtrader_core.errors import AuthError
 from ghtrader_core.secrets import read_secret
-from ghtrader_core.store.questdb.ilp import IlpSettings
-from ghtrader_core.store.questdb.pg import PgSettings
-from ghtrader_core.store.questdb.store import QuestDBSettings, QuestDBStore
+
+# The store's modules (the questdb client, asyncpg: ~14 MB resident) are imported when a
+# QuestDB store is built, not when the config registry loads this module for its model:
+# a daemon on DuckDB never pays for them.
+if TYPE_CHECKING:
+    from ghtrader_core.store.questdb.store import QuestDBSettings, QuestDBStore
 
 
 class QuestDBConfig(BaseModel):
@@ -56,6 +59,10 @@ class MissingQuestDBPasswordError(AuthError):
 
 
 def questdb_settings(q: QuestDBConfig, environ: Mapping[str, str] | None = None) -> QuestDBSettings:
+    from ghtrader_core.store.questdb.ilp import IlpSettings
+    from ghtrader_core.store.questdb.pg import PgSettings
+    from ghtrader_core.store.questdb.store import QuestDBSettings
+
     secret = read_secret(PASSWORD_CREDENTIAL, env=PASSWORD_ENV, environ=environ)
     if secret is None:
         raise MissingQuestDBPasswordError(
@@ -93,6 +100,8 @@ def questdb_settings(q: QuestDBConfig, environ: Mapping[str, str] | None = None)
 
 
 def build(section: Any, ctx: BuildContext) -> QuestDBStore:
+    from ghtrader_core.store.questdb.store import QuestDBStore
+
     clock = ctx.clock
     return QuestDBStore(
         questdb_settings(section.questdb, ctx.environ), now=lambda: naive_utc(clock)
