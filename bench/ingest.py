@@ -33,6 +33,7 @@ import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from daemon.allocator import use_system_allocator_for_arrow
 from daemon.config import Config
 from daemon.factory import build_calendar, build_source, build_store
 from daemon.logs import configure_logging
@@ -145,6 +146,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     configure_logging("warning", "json")
+    use_system_allocator_for_arrow()  # as the daemon does (daemon/cli.py)
     if args.vs_main:
         cmp = vs_main(args.days, args.latency, args.concurrency, args.vs_main)
         if args.json:

@@ -34,6 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
 sys.path.insert(0, str(REPO))
 
+from daemon.allocator import use_system_allocator_for_arrow  # noqa: E402
 from daemon.config import Config  # noqa: E402
 from daemon.factory import build_calendar, build_source, build_store  # noqa: E402
 from daemon.logs import configure_logging  # noqa: E402
@@ -84,6 +85,7 @@ def synthetic_config(tmp: Path, symbol_days: int) -> Config:
 def one(kind: str, size: int, unbounded: bool, recycle_rss_mb: int | None) -> dict[str, Any]:
     """One backfill in this (fresh) process; returns its peak RSS."""
     configure_logging("warning", "json")
+    use_system_allocator_for_arrow()  # as the daemon does (daemon/cli.py)
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = Path(tmp_s)
         if kind == "synthetic":

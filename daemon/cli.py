@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from daemon.allocator import use_system_allocator_for_arrow
 from daemon.commands import command_modules
 from daemon.errors_exit import exit_line
 
@@ -33,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error argparse has already printed
         return _flushed(exc.code if isinstance(exc.code, int) else 2 if exc.code else 0)
+    use_system_allocator_for_arrow()
     try:
         code: int = args.func(args)
     except (Exception, KeyboardInterrupt, BaseExceptionGroup) as exc:

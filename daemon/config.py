@@ -155,7 +155,7 @@ class SinkConfig(Section):
     # than this passes alone
     queue_rows: int = Field(500_000, ge=1)
     # the same in bytes of the days' tick frames (~280 B a row): the memory bound itself
-    queue_mb: int = Field(48, ge=1)
+    queue_mb: int = Field(64, ge=1)
     flush_days: int = Field(64, ge=1)
     flush_interval_s: float = Field(2.0, gt=0)
     retry_base_s: float = Field(0.5, ge=0)
