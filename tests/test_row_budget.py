@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -198,86 +200,81 @@ def day_rows(cfg: Config) -> list[int]:
     ]
 
 
-async def test_a_blocked_store_holds_no_more_rows_than_the_budget_plus_one_day(
-    tmp_path: Path,
-) -> None:
-    probe = config_obj(small_config(tmp_path, concurrency=1, end="2025-11-07"))
-    sizes = day_rows(probe)
-    budget = 2 * max(sizes) + 1  # two or three days: well under the ten planned
-    cfg = config_obj(
-        small_config(
-            tmp_path,
-            concurrency=1,
-            end="2025-11-07",
-            extra=f"queue_days = 64\nflush_days = 64\nflush_rows = 10000000\nqueue_rows = {budget}",
-        )
-    )
+@dataclass
+class BlockedRun:
+    """A run whose store blocks its first write, stopped where the downloads wait."""
+
+    store: DurableCountingStore
+    src: HeldRowsSource
+    controls: LiveControls
+    result: list[Any]
+
+    @property
+    def budget(self) -> RowBudget:
+        assert self.controls.sink is not None
+        return self.controls.sink.budget
+
+
+@asynccontextmanager
+async def blocked_store(cfg: Config) -> AsyncIterator[BlockedRun]:
+    """Yield once the sink flushed what it had (a day could not take its share of the
+    budget), that write is blocked, the next day waits for the budget and no download
+    runs; then let the store go and wait for the run to end."""
     store = DurableCountingStore(cfg.store.path)
     store.gate = anyio.Event()
-    src = HeldRowsSource(source_for(cfg), store)
-    controls = LiveControls()
-    result: list[Any] = []
+    blocked = BlockedRun(store, HeldRowsSource(source_for(cfg), store), LiveControls(), [])
 
     async def go() -> None:
-        result.append(await run(cfg, store, src, controls=controls))
+        blocked.result.append(await run(cfg, store, blocked.src, controls=blocked.controls))
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(go)
         with anyio.fail_after(30):
-            # the sink flushed what it had once a day could not take its rows, and that
-            # write is blocked; the next day waits for rows, the downloader for it
             await store.write_started.wait()
-            while controls.sink is None or not controls.sink.budget.waiting or src.active:
+            sink = blocked.controls.sink
+            while sink is None or not sink.budget.waiting or blocked.src.active:
                 await anyio.sleep(0.01)
-        held = src.fetched_rows - store.durable_rows
-        assert src.fetches < len(sizes)  # the budget, not the plan, stopped the downloads
-        assert controls.sink.budget.used <= budget
-        assert held <= budget + max(sizes)
+                sink = blocked.controls.sink
+        yield blocked
         store.gate.set()
-    assert src.max_held <= budget + max(sizes)
-    assert (result[0].downloaded, result[0].failed) == (len(sizes), 0)
-    assert result[0].rows == expected_rows(cfg) == store.durable_rows
+
+
+def blocked_config(tmp_path: Path, sink: str) -> tuple[Config, list[int]]:
+    """Ten planned days, one download at a time, batches bounded only by ``sink``."""
+    sizes = day_rows(config_obj(small_config(tmp_path, concurrency=1, end="2025-11-07")))
+    extra = f"queue_days = 64\nflush_days = 64\nflush_rows = 10000000\n{sink}"
+    return config_obj(small_config(tmp_path, concurrency=1, end="2025-11-07", extra=extra)), sizes
+
+
+async def test_a_blocked_store_holds_no_more_rows_than_the_budget_plus_one_day(
+    tmp_path: Path,
+) -> None:
+    rows = 2 * max(day_rows(config_obj(small_config(tmp_path, end="2025-11-07")))) + 1
+    cfg, sizes = blocked_config(tmp_path, f"queue_rows = {rows}")  # two or three days
+    async with blocked_store(cfg) as b:
+        held = b.src.fetched_rows - b.store.durable_rows
+        assert b.src.fetches < len(sizes)  # the budget, not the plan, stopped the downloads
+        assert b.budget.used <= rows
+        assert held <= rows + max(sizes)
+    assert b.src.max_held <= rows + max(sizes)
+    assert (b.result[0].downloaded, b.result[0].failed) == (len(sizes), 0)
+    assert b.result[0].rows == expected_rows(cfg) == b.store.durable_rows
 
 
 async def test_a_blocked_store_holds_no_more_bytes_than_queue_mb_plus_one_day(
     tmp_path: Path,
 ) -> None:
     """The byte budget alone (rows unbounded) stops the downloads while the store blocks."""
-    probe = config_obj(small_config(tmp_path, concurrency=1, end="2025-11-07"))
-    sizes = day_rows(probe)
     row_bytes = 8 * 29  # the numeric columns alone: a lower bound of a row's weight
-    mb = -(-2 * max(sizes) * row_bytes // 2**20)  # about two days, well under the ten planned
-    cfg = config_obj(
-        small_config(
-            tmp_path,
-            concurrency=1,
-            end="2025-11-07",
-            extra="queue_days = 64\nflush_days = 64\nflush_rows = 10000000\n"
-            f"queue_rows = 100000000\nqueue_mb = {mb}",
-        )
-    )
-    store = DurableCountingStore(cfg.store.path)
-    store.gate = anyio.Event()
-    src = HeldRowsSource(source_for(cfg), store)
-    controls = LiveControls()
-    result: list[Any] = []
-
-    async def go() -> None:
-        result.append(await run(cfg, store, src, controls=controls))
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(go)
-        with anyio.fail_after(30):
-            await store.write_started.wait()
-            while controls.sink is None or not controls.sink.budget.waiting or src.active:
-                await anyio.sleep(0.01)
-        budget = controls.sink.budget
-        assert src.fetches < len(sizes)  # the bytes, not the rows or the plan, stopped them
-        assert budget.used < 100_000_000 and 0 < budget.used_bytes <= mb * 2**20
-        store.gate.set()
-    assert (result[0].downloaded, result[0].failed) == (len(sizes), 0)
-    assert result[0].rows == expected_rows(cfg) == store.durable_rows
-    assert (budget.used, budget.used_bytes) == (0, 0)  # every day gave its bytes back
+    largest = max(day_rows(config_obj(small_config(tmp_path, end="2025-11-07"))))
+    mb = -(-2 * largest * row_bytes // 2**20)  # about two days, well under the ten planned
+    cfg, sizes = blocked_config(tmp_path, f"queue_rows = 100000000\nqueue_mb = {mb}")
+    async with blocked_store(cfg) as b:
+        assert b.src.fetches < len(sizes)  # the bytes, not the rows or the plan, stopped them
+        assert b.budget.used < 100_000_000 and 0 < b.budget.used_bytes <= mb * 2**20
+    assert (b.result[0].downloaded, b.result[0].failed) == (len(sizes), 0)
+    assert b.result[0].rows == expected_rows(cfg) == b.store.durable_rows
+    assert (b.budget.used, b.budget.used_bytes) == (0, 0)  # every day gave its bytes back
 
 
 async def test_days_larger_than_the_budget_go_through_one_by_one_and_nothing_is_lost(
