@@ -4,11 +4,15 @@ in number by the config and the cores."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from daemon.config import Config
 from daemon.factory import build_store
 from ghtrader_core.store.duckdb.store import DuckDBStore
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 async def test_duckdb_runs_with_the_configured_memory_limit_and_threads(tmp_path: Path) -> None:
@@ -29,3 +33,37 @@ async def test_duckdb_runs_with_the_configured_memory_limit_and_threads(tmp_path
         await store.close()
     assert threads == 3  # not the default (1): the config reached the connection
     assert str(limit).replace(" ", "") in ("300.0MB", "286.1MiB", "300MB")
+
+
+def test_a_duckdb_backfill_never_imports_the_questdb_client(tmp_path: Path) -> None:
+    """The config registry loads every backend's model; the QuestDB store's own modules
+    (the questdb client, asyncpg: ~14 MB resident) wait until a QuestDB store is built."""
+    script = f"""
+import asyncio, sys
+from daemon.config import Config
+from daemon.factory import build_calendar, build_source, build_store
+from daemon.pipeline import backfill
+cfg = Config(store={{"path": {str(tmp_path / "s.duckdb")!r}}},
+             ingest={{"symbols": ["KQ.m@SHFE.cu"], "start": "2025-11-03", "end": "2025-11-04"}})
+async def go():
+    calendar = build_calendar(cfg)
+    store, source = build_store(cfg), build_source(cfg, calendar)
+    await store.open()
+    try:
+        return (await backfill(cfg, store, source, calendar)).downloaded
+    finally:
+        await store.close()
+days = asyncio.run(go())
+print(days, sorted({{m.split(".")[0] for m in sys.modules}} & {{"questdb", "asyncpg"}}))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    last = done.stdout.strip().splitlines()[-1]  # after the backfill's own log lines
+    assert last == "2 []"  # the backfill really ran, without either module
+    # and the QuestDB backend still builds its store, importing them then
+    from ghtrader_core.store.questdb.backend import QuestDBConfig, questdb_settings
+
+    settings = questdb_settings(QuestDBConfig(), {"QUESTDB_PASSWORD": "x"})
+    assert settings.pg.host == "127.0.0.1"
