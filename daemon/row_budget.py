@@ -44,9 +44,9 @@ class RowBudget:
             raise ValueError("a byte budget needs at least one byte")
         self.limit = limit
         self.limit_bytes = limit_bytes
-        self.used = 0
-        self.used_bytes = 0
-        # id(key) -> (key, rows, bytes); the key is kept so its id cannot be reused
+        # id(key) -> (key, rows, bytes); the key is kept so its id cannot be reused. The
+        # only record of what is held: ``used`` and ``used_bytes`` are summed from it (a
+        # dozen or so holders), so no counter can drift from the holds.
         self._held: dict[int, tuple[object, int, int]] = {}
         self._queue: deque[_Waiter] = deque()
         # Called when an acquirer has to wait: the sink flushes what it has rather than
@@ -61,6 +61,14 @@ class RowBudget:
     def holders(self) -> int:
         return len(self._held)
 
+    @property
+    def used(self) -> int:
+        return sum(rows for _, rows, _ in self._held.values())
+
+    @property
+    def used_bytes(self) -> int:
+        return sum(nbytes for _, _, nbytes in self._held.values())
+
     def _fits(self, rows: int, nbytes: int) -> bool:
         if not self._held:
             return True
@@ -70,8 +78,6 @@ class RowBudget:
 
     def _take(self, key: object, rows: int, nbytes: int) -> None:
         self._held[id(key)] = (key, rows, nbytes)
-        self.used += rows
-        self.used_bytes += nbytes
 
     async def acquire(self, key: object, rows: int, nbytes: int = 0) -> None:
         if id(key) in self._held:
@@ -96,11 +102,7 @@ class RowBudget:
 
     def release(self, key: object) -> None:
         """Give back what ``key`` took (nothing if it holds nothing)."""
-        held = self._held.pop(id(key), None)
-        if held is not None:
-            _, rows, nbytes = held
-            self.used -= rows
-            self.used_bytes -= nbytes
+        self._held.pop(id(key), None)
         self._grant()
 
     def _grant(self) -> None:
