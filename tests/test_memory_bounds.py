@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
+
 from daemon.config import Config
 from daemon.factory import build_store
 from ghtrader_core.store.duckdb.store import DuckDBStore
@@ -24,15 +26,32 @@ async def test_duckdb_runs_with_the_configured_memory_limit_and_threads(tmp_path
     assert isinstance(store, DuckDBStore)
     await store.open()
     try:
-        limit, threads = await store._run(  # the store's own connection
+        limit, threads, temp = await store._run(  # the store's own connection
             lambda con: con.execute(
-                "SELECT current_setting('memory_limit'), current_setting('threads')"
+                "SELECT current_setting('memory_limit'), current_setting('threads'), "
+                "current_setting('max_temp_directory_size')"
             ).fetchone()
         )
     finally:
         await store.close()
     assert threads == 3  # not the default (1): the config reached the connection
     assert str(limit).replace(" ", "") in ("300.0MB", "286.1MiB", "300MB")
+    # a fixed bound, not 90 % of whatever the disk had free when DuckDB first spilled
+    assert str(temp).replace(" ", "") in ("1.0TB", "931.3GiB", "1TB")
+
+
+async def test_a_store_with_duckdb_defaults_lets_a_plain_connection_share_its_file(
+    tmp_path: Path,
+) -> None:
+    """A researcher's own ``duckdb.connect(path)`` next to the read API in one process:
+    DuckDB refuses a second connection to a file opened with a different configuration."""
+    store = DuckDBStore(tmp_path / "s.duckdb")
+    await store.open()
+    try:
+        with duckdb.connect(str(tmp_path / "s.duckdb")) as con:
+            assert con.execute("SELECT count(*) FROM checkpoints").fetchone() == (0,)
+    finally:
+        await store.close()
 
 
 def test_a_duckdb_backfill_never_imports_the_questdb_client(tmp_path: Path) -> None:

@@ -90,14 +90,16 @@ class DuckDBStore(ValidationTables):
         settings: dict[str, str | int] = {}
         if memory_limit_mb is not None:
             settings["memory_limit"] = f"{memory_limit_mb}MB"
+            # Under that limit DuckDB spills to ``<store>.tmp`` (at checkpoints too), and by
+            # default bounds the directory by 90 % of the disk space free when it is first
+            # used: a disk that was full then keeps the bound tiny after it is freed, and
+            # every write fails "failed to offload" until the process restarts. A bound the
+            # disk reaches first makes a full disk a plain, retried "no space" instead.
+            # Only with a limit: a store opened with DuckDB's defaults keeps all of them, so
+            # a caller's own ``duckdb.connect(path)`` in the same process still matches it.
+            settings["max_temp_directory_size"] = "1TB"
         if threads is not None:
             settings["threads"] = threads
-        # Under its memory_limit DuckDB spills to ``<store>.tmp`` (at checkpoints too), and
-        # by default bounds that directory by 90 % of the disk space free when it is first
-        # used: a disk that was full then keeps the bound tiny after it is freed, and every
-        # write fails "failed to offload" until the process restarts. A fixed bound that the
-        # disk reaches first makes a full disk a plain, retried "no space" instead.
-        settings["max_temp_directory_size"] = "1TB"
         self._db = Connection(
             self.path,
             DDL,
