@@ -3,9 +3,9 @@ their checkpoints, and half of them (every other day missing).
 
 Times ``daemon.planner.plan`` (compact arrays from ``Store.checkpointed_days``) against the
 planner it replaced (one ``Checkpoint`` object per stored day from ``Store.checkpoints``,
-a set of pairs), both in the same run. DuckDB always; QuestDB too when
-with ``--questdb`` on the server GHTRADER_TEST_QUESTDB_ILP / _PG name (its tables are
-dropped).
+a set of pairs), both in the same run. DuckDB always; QuestDB too with ``--questdb``: on
+the server GHTRADER_TEST_QUESTDB_ILP / _PG name (its tables are dropped), or else on the
+vendored server (``../shared/vendor/questdb``), started for the run.
 
     .venv/bin/python bench/plan.py [--symbols 60] [--years 10] [--repeat 3] [--questdb]
                                    [--json]
@@ -36,6 +36,7 @@ from ghtrader_core.calendar import TradingCalendar
 from ghtrader_core.records import Checkpoint
 from ghtrader_core.store.base import Store
 from ghtrader_core.store.duckdb.store import DuckDBStore
+from ghtrader_core.store.rows import CHECKPOINT_COLUMNS, checkpoint_row
 
 CAL = TradingCalendar()
 VARIETIES = ["cu", "al", "zn", "pb", "ni", "sn", "au", "ag", "rb", "hc", "ru", "bu", "fu", "sp",
@@ -92,10 +93,12 @@ def duckdb_seeder(path: Path, store: DuckDBStore) -> Seed:
 
     async def seed(cps: list[Checkpoint]) -> None:
         await store.close()
-        frame = pd.DataFrame([c.__dict__ for c in cps])  # noqa: F841 (read by DuckDB below)
+        # the store's own row mapping and columns, so a new column cannot break the seed
+        frame = pd.DataFrame(  # noqa: F841 (read by DuckDB below)
+            [checkpoint_row(c) for c in cps], columns=list(CHECKPOINT_COLUMNS))
+        cols = ", ".join(CHECKPOINT_COLUMNS)
         con = duckdb.connect(str(path))
-        con.execute("INSERT INTO checkpoints SELECT symbol, trading_day, contract, rows, "
-                    "fingerprint, validator_version, status, written_at FROM frame")
+        con.execute(f"INSERT INTO checkpoints ({cols}) SELECT {cols} FROM frame")
         con.close()
         await store.open()
 
@@ -118,21 +121,40 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             await store.close()
     if args.questdb:
-        from ghtrader_core.store.questdb.store import QuestDBStore
-        from tests.test_questdb_integration import drop_all, settings
+        results["questdb"] = await questdb_figures(names, start, end, args.repeat)
+    return results
 
-        await drop_all()
-        qdb = QuestDBStore(settings())
+
+async def questdb_figures(names: list[str], start: date, end: date, repeat: int
+                          ) -> dict[str, Any]:
+    """On the server GHTRADER_TEST_QUESTDB_ILP/_PG name (its tables are dropped), else on
+    the vendored one, started for this run and stopped after it."""
+    from ghtrader_core.store.questdb.store import QuestDBStore
+    from tests.questdb_helpers import drop_all
+    from tests.questdb_server import QuestDBServer, user_endpoint, why_unavailable
+
+    endpoint, server = user_endpoint(), None
+    if endpoint is None:
+        if (why := why_unavailable()) is not None:
+            raise SystemExit(f"--questdb: {why}")
+        print("starting the vendored QuestDB server ...", file=sys.stderr)
+        server = QuestDBServer.start_new()
+        endpoint = server.endpoint()
+    try:
+        await drop_all(endpoint)
+        qdb = QuestDBStore(endpoint.settings())
         await qdb.open()
         try:
             async def seed(cps: list[Checkpoint]) -> None:
                 for i in range(0, len(cps), 20_000):
                     await qdb.write_checkpoints(cps[i:i + 20_000], [])
 
-            results["questdb"] = await measure(qdb, seed, names, start, end, args.repeat)
+            return await measure(qdb, seed, names, start, end, repeat)
         finally:
             await qdb.close()
-    return results
+    finally:
+        if server is not None:
+            server.stop()
 
 
 def main() -> None:
