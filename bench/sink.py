@@ -107,10 +107,10 @@ def raw_encode_s(
                 f[c] = f[c] * (1.0 + 1e-12 * np.arange(len(f)))
     kept = new_buffer(protocol_version)
     started = time.perf_counter()
-    for f in frames:
+    for batch_frames in frames:
         buffer = kept if reuse_buffer else new_buffer(protocol_version)
         buffer.clear()
-        encode(buffer, f)
+        encode(buffer, batch_frames)
     return time.perf_counter() - started
 
 
@@ -160,11 +160,11 @@ def main() -> None:
     configure_logging("warning", "console")
     SENDER_THREADS[0] = args.sender_threads
     if args.server:
-        result = server_bench(args)
+        figures = server_bench(args)
         if args.json:
-            print(json.dumps(result))
+            print(json.dumps(figures))
         else:
-            print_server(result, args.repeat)
+            print_server(figures, args.repeat)
         return
 
     days = make_days(args.rows)

@@ -159,7 +159,7 @@ class FakePg:
         assert isinstance(sql, Sql)
         self.calls.append((sql.name, args))
         if sql.name == "wal_tables":
-            rows = []
+            rows: list[Sequence[Any]] = []
             for name, state in self.wal.items():
                 rows.append((name, state[0], state[1], state[2]))
                 if not state[0]:
