@@ -4,6 +4,11 @@ TqSdk's ``get_tick_data_series`` returns ``id, datetime`` (int64; ns since the e
 float64 prices, cumulative volume/amount/open interest and five book levels. Every source
 normalises to exactly these columns plus ``symbol`` (the main series), ``contract`` (its
 underlying that day) and ``trading_day``, so stores and validation see one shape.
+
+A day frame (``normalize``, ``empty_ticks``) holds each key column as a ``category`` of the
+day's one value (int8 codes: 1 B/row instead of ~16 for text and 8 for a ``date`` object;
+an L5 day is ~235 B/row, not ~279). Frames read back from a store keep ``DTYPES``: the
+key columns as text and ``date`` objects, whatever the store holds.
 """
 
 from __future__ import annotations
@@ -27,13 +32,17 @@ FLOAT_COLUMNS = PRICE_COLUMNS + CUMULATIVE_COLUMNS + BOOK_COLUMNS
 SOURCE_COLUMNS = ["id", "datetime", *FLOAT_COLUMNS]
 KEY_COLUMNS = ["symbol", "contract", "trading_day"]
 TICK_COLUMNS = SOURCE_COLUMNS + KEY_COLUMNS
-DTYPES: dict[str, str] = {
+DTYPES: dict[str, str] = {  # a frame read from a store (text keys: object or pandas 3 str)
     "id": "int64",
     "datetime": "int64",
     **dict.fromkeys(FLOAT_COLUMNS, "float64"),
     "symbol": "object",
     "contract": "object",
     "trading_day": "object",
+}
+DAY_DTYPES: dict[str, str] = {  # what a day frame (a source's, normalised) has
+    **DTYPES,
+    **dict.fromkeys(KEY_COLUMNS, "category"),
 }
 L1_BOOK = [c for c in BOOK_COLUMNS if c.endswith("1")]
 DEEP_BOOK = [c for c in BOOK_COLUMNS if not c.endswith("1")]
@@ -61,8 +70,28 @@ class DayFrame:
 UNPARSABLE_ATTR = "unparsable"  # DataFrame.attrs key: column -> values normalize() lost
 
 
-def empty_ticks() -> pd.DataFrame:
+def empty_ticks(
+    symbol: str | None = None, contract: str | None = None, trading_day: date | None = None
+) -> pd.DataFrame:
+    """A day frame without rows; key columns are categoricals of the values given (of none
+    when a value is not given)."""
+    ticks = pd.DataFrame({c: pd.Series([], dtype=DTYPES[c]) for c in SOURCE_COLUMNS})
+    return _with_keys(ticks, (symbol, contract, trading_day))
+
+
+def empty_read_ticks() -> pd.DataFrame:
+    """A frame without rows as a store's read returns it (``DTYPES``)."""
     return pd.DataFrame({c: pd.Series([], dtype=DTYPES[c]) for c in TICK_COLUMNS})
+
+
+def _with_keys(ticks: pd.DataFrame, values: tuple[object, ...]) -> pd.DataFrame:
+    """``ticks`` with the key columns appended, each a categorical of its one value (int8
+    codes, all 0) built without a Python object per row; no value: no category (0 rows)."""
+    codes = np.zeros(len(ticks), dtype=np.int8)
+    for name, value in zip(KEY_COLUMNS, values, strict=True):
+        categories = pd.Index([] if value is None else [value])
+        ticks[name] = pd.Categorical.from_codes(codes, categories=categories)
+    return ticks
 
 
 def normalize(
@@ -77,7 +106,7 @@ def normalize(
     notes: list[str] = []
     unparsable: dict[str, int] = {}
     if len(frame) == 0 and len(frame.columns) == 0:
-        return empty_ticks(), ()
+        return empty_ticks(symbol, contract, trading_day), ()
     if "datetime" not in frame.columns:
         raise TickSchemaError(f"frame has no 'datetime' column (columns: {list(frame.columns)})")
     out: dict[str, object] = {}
@@ -122,10 +151,7 @@ def normalize(
     # The validator reports these as ``wrong_dtype``: after the cast the frame is float64
     # and could no longer tell a NaN the source sent from text it could not parse.
     ticks.attrs[UNPARSABLE_ATTR] = unparsable
-    ticks["symbol"] = symbol
-    ticks["contract"] = contract
-    ticks["trading_day"] = trading_day
-    return ticks, tuple(notes)
+    return _with_keys(ticks, (symbol, contract, trading_day)), tuple(notes)
 
 
 def _to_float(values: pd.Series) -> pd.Series:

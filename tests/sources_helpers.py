@@ -38,6 +38,12 @@ def real_cu_frame(day: date) -> pd.DataFrame:
     return out[tq_tick_columns("SHFE.cu1909")]
 
 
+def as_read_frame(ticks: pd.DataFrame) -> pd.DataFrame:
+    """A day frame with its key columns as a store's read returns them: the categoricals
+    as text and ``date`` objects (the values themselves are unchanged)."""
+    return ticks.astype({"symbol": str, "contract": str, "trading_day": object})
+
+
 def synthetic_tq_frame(contract: str, day: date, rows: int = 50) -> pd.DataFrame:
     """A small frame in TqSdk's columns for ``contract`` (1 or 5 levels as TqSdk serves)."""
     cols = tq_tick_columns(contract)

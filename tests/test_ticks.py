@@ -5,7 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ghtrader_core.calendar import TradingCalendar
+from ghtrader_core.sources.synthetic.source import SyntheticConfig, simulate_day
+from ghtrader_core.symbols import parse_main
 from ghtrader_core.ticks import (
+    DAY_DTYPES,
     DEEP_BOOK,
     SOURCE_COLUMNS,
     TICK_COLUMNS,
@@ -55,6 +59,32 @@ def test_a_frame_without_timestamps_is_refused_clearly() -> None:
 def test_empty_tqsdk_result_is_an_empty_schema_frame() -> None:
     ticks, notes = _norm(pd.DataFrame())
     assert len(ticks) == 0 and list(ticks.columns) == TICK_COLUMNS and notes == ()
+    assert {c: str(t) for c, t in ticks.dtypes.items()} == DAY_DTYPES
+    assert list(ticks["contract"].cat.categories) == ["SHFE.cu1909"]
+
+
+def test_a_day_keeps_each_key_as_one_category_and_weighs_under_250_bytes_a_row() -> None:
+    ticks, _ = _norm(pd.read_csv(REAL))  # an L5 day
+    keys = {"symbol": "KQ.m@SHFE.cu", "contract": "SHFE.cu1909", "trading_day": date(2019, 9, 12)}
+    for name, value in keys.items():
+        column = ticks[name]
+        assert isinstance(column.dtype, pd.CategoricalDtype)
+        assert list(column.cat.categories) == [value]
+        assert column.cat.codes.dtype == np.int8 and bool((column.cat.codes == 0).all())
+        assert column.iat[0] == value and column.iat[-1] == value
+    # what the sink's byte budget weighs (no per-row objects behind it either: deep as well)
+    for deep in (False, True):
+        assert ticks.memory_usage(index=False, deep=deep).sum() / len(ticks) < 250
+    assert {c: str(t) for c, t in ticks.dtypes.items()} == DAY_DTYPES
+
+
+def test_a_day_fingerprint_is_what_it_was_with_text_keys() -> None:
+    # pinned: computed before the key columns became categoricals; stores hold these
+    ticks, _ = _norm(pd.read_csv(REAL))
+    assert fingerprint(ticks) == "200:be93be0d4ebb0a3a"
+    day = simulate_day(SyntheticConfig(), TradingCalendar(), parse_main("KQ.m@SHFE.cu"),
+                       date(2025, 11, 4))[0]
+    assert fingerprint(day.ticks) == "55800:2b5dcb310d6950d3"
 
 
 def test_fingerprint_ignores_row_order_but_sees_any_value_change() -> None:

@@ -18,7 +18,8 @@ def export_day(day: DayFrame, directory: Path, *, fmt: str = "parquet") -> Path:
     """Write one symbol-day as a tick-schema file that ``ReplaySource`` reads back."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / export_name(day, ".parquet" if fmt == "parquet" else ".csv")
-    frame = day.ticks.drop(columns=["trading_day"])
+    # the day frame's keys are categoricals; the file keeps them as plain text columns
+    frame = day.ticks.drop(columns=["trading_day"]).astype({"symbol": str, "contract": str})
     if fmt == "parquet":
         frame.to_parquet(path, index=False)
     else:

@@ -30,7 +30,7 @@ from ghtrader_core.store.rows import (
     summary_row,
     verdicts,
 )
-from ghtrader_core.ticks import FLOAT_COLUMNS, TICK_COLUMNS, empty_ticks
+from ghtrader_core.ticks import FLOAT_COLUMNS, TICK_COLUMNS, empty_read_ticks
 
 
 def as_ts(day: date) -> datetime:
@@ -107,7 +107,7 @@ def validation_frames(results: Sequence[ValidationWrite]) -> list[IlpFrame]:
 def ticks_from_rows(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
     """Rows of ``READ_DAY`` as a frame in the tick schema (NULL doubles back to NaN)."""
     if not rows:
-        return empty_ticks()
+        return empty_read_ticks()
     names = ["id", "datetime", *FLOAT_COLUMNS, "symbol", "contract", "trading_day"]
     columns = list(zip(*rows, strict=True))
     data: dict[str, Any] = {
