@@ -3,24 +3,15 @@ not judged). It had rotted unnoticed once: a new checkpoint column broke its see
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from datetime import date
-from pathlib import Path
 from types import ModuleType
 
+from tests.bench_helpers import load_bench
 from tests.questdb_server import Endpoint
-
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "plan.py"
 
 
 def load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_plan", BENCH)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_plan"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("plan")
 
 
 def check(figures: dict[str, dict[str, float]], symbols: int, days: int) -> None:
