@@ -3,7 +3,9 @@ from pathlib import Path
 import pytest
 
 from daemon.config import ConfigError, load_config
+from ghtrader_core.sources.synthetic.backend import SyntheticConfigModel
 from tests.pipeline_helpers import small_config
+from tests.typing_helpers import backend_table
 
 
 def test_demo_config_is_valid() -> None:
@@ -20,7 +22,7 @@ def test_environment_overrides_any_key(tmp_path: Path, monkeypatch: pytest.Monke
     cfg = load_config(path)
     assert str(cfg.store.path) == "/tmp/elsewhere.duckdb"
     assert cfg.download.concurrency == 7
-    assert cfg.source.synthetic.seed == 5
+    assert backend_table(cfg.source, "synthetic", SyntheticConfigModel).seed == 5
     assert cfg.sink.flush_interval_s == 0.2  # untouched keys keep the file's value
 
 

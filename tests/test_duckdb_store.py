@@ -17,6 +17,7 @@ from ghtrader_core.store.duckdb.store import DuckDBStore
 from ghtrader_core.store.rows import RUN_COLUMNS, run_from
 from ghtrader_core.symbols import parse_main
 from ghtrader_core.ticks import fingerprint
+from tests.typing_helpers import int_at
 
 CAL = TradingCalendar()
 IF = parse_main("KQ.m@CFFEX.IF")
@@ -60,8 +61,8 @@ async def test_ticks_one_nanosecond_apart_stay_distinct(tmp_path: Path) -> None:
     store = await opened(tmp_path)
     w = day_write(date(2025, 11, 3))
     ticks = w.day.ticks.iloc[:2].copy()
-    ticks.loc[1, "datetime"] = ticks.loc[0, "datetime"] + 1
-    ticks.loc[1, "id"] = ticks.loc[0, "id"]
+    ticks.loc[1, "datetime"] = int_at(ticks, 0, "datetime") + 1
+    ticks.loc[1, "id"] = int_at(ticks, 0, "id")
     day = type(w.day)(w.day.symbol, w.day.trading_day, w.day.contract, ticks)
     await store.write_days([DayWrite(day, fingerprint(ticks))])
     back = await store.read_day(day.symbol, day.trading_day)

@@ -29,6 +29,7 @@ from ghtrader_core.ticks import DayFrame, fingerprint
 from tests.clock_helpers import ManualClock
 from tests.pipeline_helpers import run_cli, small_config
 from tests.test_read_api import ALL, CU, END, IF, ROLL, START, fail_day, fill
+from tests.typing_helpers import float_at
 
 DAYS = 5
 
@@ -136,7 +137,7 @@ def _rewrite_day(store_path: Path, symbol: str, day: date) -> None:
         await store.open()
         try:
             ticks = await store.read_day(symbol, day)
-            ticks.loc[10, "last_price"] += 10.0
+            ticks.loc[10, "last_price"] = float_at(ticks, 10, "last_price") + 10.0
             old = (await store.checkpoints([symbol], day, day))[(symbol, day)]
             new = fingerprint(ticks)
             await store.write_days([DayWrite(DayFrame(symbol, day, old.contract, ticks), new)])

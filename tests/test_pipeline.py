@@ -22,12 +22,14 @@ from ghtrader_core.errors import (
     StoreUnavailableError,
 )
 from ghtrader_core.records import FailedDay
+from ghtrader_core.sources.synthetic.backend import SyntheticConfigModel
 from ghtrader_core.sources.synthetic.source import SyntheticConfig, SyntheticSource, simulate_day
 from ghtrader_core.store.base import DayWrite
 from ghtrader_core.store.duckdb.store import DuckDBStore
 from ghtrader_core.symbols import MainSymbol, parse_main
 from ghtrader_core.ticks import DayFrame, fingerprint
 from tests.pipeline_helpers import config_obj, small_config
+from tests.typing_helpers import backend_table
 
 CAL = TradingCalendar()
 
@@ -109,7 +111,7 @@ class FlakyStore(DuckDBStore):
 
 def expected_rows(cfg: Config) -> int:
     days = CAL.trading_days(cfg.ingest.start, cfg.ingest.end or cfg.ingest.start)
-    s = SyntheticConfig(seed=cfg.source.synthetic.seed)
+    s = SyntheticConfig(seed=backend_table(cfg.source, "synthetic", SyntheticConfigModel).seed)
     return sum(
         simulate_day(s, CAL, parse_main(sym), d)[0].rows for sym in cfg.ingest.symbols for d in days
     )
@@ -124,7 +126,8 @@ async def run(cfg: Config, store: DuckDBStore, source: Any, **kw: Any) -> Any:
 
 
 def source_for(cfg: Config, **kw: Any) -> SyntheticSource:
-    return SyntheticSource(CAL, SyntheticConfig(seed=cfg.source.synthetic.seed, **kw))
+    seed = backend_table(cfg.source, "synthetic", SyntheticConfigModel).seed
+    return SyntheticSource(CAL, SyntheticConfig(seed=seed, **kw))
 
 
 async def test_backfill_stores_every_day_then_skips_them(tmp_path: Path) -> None:

@@ -14,9 +14,14 @@ import pytest
 from daemon.config import load_config
 from daemon.exitcodes import code_for
 from ghtrader_core.errors import FatalError, PermanentError, StoreUnavailableError
-from ghtrader_core.store.questdb.backend import MissingQuestDBPasswordError, questdb_settings
+from ghtrader_core.store.questdb.backend import (
+    MissingQuestDBPasswordError,
+    QuestDBConfig,
+    questdb_settings,
+)
 from ghtrader_core.store.questdb.errors import classify_pg
 from tests.questdb_helpers import FakePg, make_store
+from tests.typing_helpers import backend_table
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -25,11 +30,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_password_comes_from_env_or_credentials_never_the_model(tmp_path: Path) -> None:
     cfg = load_config(write_questdb_config(tmp_path))
-    assert "password" not in cfg.store.questdb.model_dump()
+    table = backend_table(cfg.store, "questdb", QuestDBConfig)
+    assert "password" not in table.model_dump()
     with pytest.raises(MissingQuestDBPasswordError, match="QUESTDB_PASSWORD"):
-        questdb_settings(cfg.store.questdb, environ={})
+        questdb_settings(table, environ={})
     (tmp_path / "questdb_password").write_text("s3cret\n")
-    settings = questdb_settings(cfg.store.questdb, environ={"CREDENTIALS_DIRECTORY": str(tmp_path)})
+    settings = questdb_settings(table, environ={"CREDENTIALS_DIRECTORY": str(tmp_path)})
     assert settings.pg.password == "s3cret" and settings.ilp.password is None
     assert "s3cret" not in repr(settings)
     assert settings.ilp.conf().startswith("http::addr=127.0.0.1:9000;protocol_version=2;")

@@ -17,12 +17,14 @@ import pytest
 from daemon.config import Config
 from daemon.pipeline import LiveControls
 from daemon.row_budget import RowBudget
+from ghtrader_core.sources.synthetic.backend import SyntheticConfigModel
 from ghtrader_core.sources.synthetic.source import SyntheticConfig, simulate_day
 from ghtrader_core.store.base import DayWrite
 from ghtrader_core.symbols import MainSymbol, parse_main
 from ghtrader_core.ticks import DayFrame
 from tests.pipeline_helpers import config_obj, small_config
 from tests.test_pipeline import CAL, CountingSource, FlakyStore, expected_rows, run, source_for
+from tests.typing_helpers import backend_table
 
 
 async def _settle() -> None:
@@ -194,7 +196,7 @@ class DurableCountingStore(FlakyStore):
 
 def day_rows(cfg: Config) -> list[int]:
     days = CAL.trading_days(cfg.ingest.start, cfg.ingest.end or cfg.ingest.start)
-    s = SyntheticConfig(seed=cfg.source.synthetic.seed)
+    s = SyntheticConfig(seed=backend_table(cfg.source, "synthetic", SyntheticConfigModel).seed)
     return [
         simulate_day(s, CAL, parse_main(sym), d)[0].rows for sym in cfg.ingest.symbols for d in days
     ]

@@ -24,7 +24,7 @@ from daemon.factory import build_source
 from daemon.pipeline import backfill
 from ghtrader_core.calendar import TradingCalendar
 from ghtrader_core.errors import FatalError, PermanentError, RetryableError
-from ghtrader_core.sources.tqsdk.backend import tqsdk_settings
+from ghtrader_core.sources.tqsdk.backend import TqSdkConfigModel, tqsdk_settings
 from ghtrader_core.sources.tqsdk.source import Credentials, TqSdkSource, real_api_factory
 from ghtrader_core.store.duckdb.store import DuckDBStore
 from ghtrader_core.symbols import parse_main
@@ -32,6 +32,7 @@ from ghtrader_core.ticks import SOURCE_COLUMNS
 from tests.pipeline_helpers import run_cli
 from tests.sources_helpers import real_cu_frame
 from tests.tqsdk_server import StandIn, closed_port, cont_rows, running
+from tests.typing_helpers import backend_table
 
 CU = parse_main("KQ.m@SHFE.cu")
 D12, D16 = date(2019, 9, 12), date(2019, 9, 16)
@@ -90,8 +91,9 @@ retry_max_s = 0.0
 
 def source_for(tmp_path: Path, user: str, password: str, *, processes: bool = True) -> TqSdkSource:
     cfg = load_config(write_config(tmp_path))
+    table = backend_table(cfg.source, "tqsdk", TqSdkConfigModel)
     settings = replace(
-        tqsdk_settings(cfg.source.tqsdk, cfg.daemon.state_dir, cfg.download.concurrency),
+        tqsdk_settings(table, cfg.daemon.state_dir, cfg.download.concurrency),
         processes=processes,
     )
     factory = real_api_factory(Credentials(user, password), settings)

@@ -17,6 +17,7 @@ from ghtrader_core.ticks import (
     fingerprint,
     normalize,
 )
+from tests.typing_helpers import float_at
 
 REAL = Path(__file__).parent / "data" / "real-ticks" / "tqsdk_SHFE.cu1909_L5_20190912_200ticks.csv"
 
@@ -48,7 +49,7 @@ def test_text_values_become_nan_and_are_not_a_crash() -> None:
     raw = pd.read_csv(REAL).astype({"last_price": object})
     raw.loc[3, "last_price"] = "garbage"
     ticks, _ = _norm(raw)
-    assert np.isnan(ticks.loc[3, "last_price"])
+    assert np.isnan(float_at(ticks, 3, "last_price"))
 
 
 def test_a_frame_without_timestamps_is_refused_clearly() -> None:
@@ -93,7 +94,7 @@ def test_fingerprint_ignores_row_order_but_sees_any_value_change() -> None:
     assert fp.startswith("200:")
     assert fingerprint(ticks.iloc[::-1]) == fp
     changed = ticks.copy()
-    changed.loc[50, "bid_volume3"] += 1
+    changed.loc[50, "bid_volume3"] = float_at(changed, 50, "bid_volume3") + 1
     assert fingerprint(changed) != fp
     assert fingerprint(ticks.iloc[:-1]) != fp
     assert set(SOURCE_COLUMNS) <= set(ticks.columns)

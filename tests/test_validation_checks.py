@@ -10,6 +10,7 @@ from ghtrader_core.records import Severity
 from ghtrader_core.validation import trading_day_window
 from ghtrader_core.validation.coverage import check_order, check_sessions, check_trading_day
 from ghtrader_core.validation.quality import check_quality
+from ghtrader_core.validation.results import CheckResult
 from ghtrader_core.validation.thresholds import Thresholds
 from tests.validation_helpers import CAL, MON, TH, TUE, cols, found, serious, session, stamps
 
@@ -17,8 +18,11 @@ N = 50
 TS = np.arange(N, dtype=np.int64) * 500_000_000 + 1_700_000_000 * NS_PER_S
 
 
-def quality(exchange: str = "DCE", tick: float = 1.0, th: Thresholds = TH, **over: object):  # type: ignore[no-untyped-def]
-    return check_quality(cols(N, **over), TS, exchange=exchange, tick_size=tick, th=th)  # type: ignore[arg-type]
+def quality(
+    exchange: str = "DCE", tick: float = 1.0, th: Thresholds = TH, /, **over: np.ndarray
+) -> CheckResult:
+    """Positional-only settings, so that a column override can never land in one of them."""
+    return check_quality(cols(N, **over), TS, exchange=exchange, tick_size=tick, th=th)
 
 
 def test_a_clean_quote_has_no_findings() -> None:

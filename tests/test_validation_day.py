@@ -15,6 +15,7 @@ from ghtrader_core.records import DayStatus, Severity
 from ghtrader_core.sources.synthetic.source import FAULT_KINDS
 from ghtrader_core.ticks import DEEP_BOOK, empty_ticks
 from ghtrader_core.validation import FAULT_CHECKS, VALIDATOR_VERSION
+from tests.typing_helpers import float_at
 from tests.validation_helpers import MON, TUE, day_of, found, serious, validate
 
 SYMBOLS = [
@@ -95,7 +96,7 @@ def test_missing_columns_are_findings_deep_levels_only_on_l5_exchanges() -> None
 
 def test_no_datetime_column_skips_coverage_but_checks_fields() -> None:
     frame = clean().drop(columns=["datetime"])
-    frame.loc[5, "bid_price1"] = frame.loc[5, "ask_price1"] + 10
+    frame.loc[5, "bid_price1"] = float_at(frame, 5, "ask_price1") + 10
     v = validate(frame)
     assert found(v, "missing_column", "datetime")[0].severity is Severity.ERROR
     assert found(v, "crossed_book")[0].examples_ns == (-1,)
