@@ -221,7 +221,7 @@ def _mapping_by_hand(path: Path) -> list[str]:
         elif isinstance(node, ast.Dict):
             keys = {k.value for k in node.keys if isinstance(k, ast.Constant)}
             if len(keys) >= 3 and any(keys <= t for t in tables):
-                found.append(f"line {node.lineno}: a row of {sorted(keys)}")
+                found.append(f"line {node.lineno}: a row of {sorted(str(k) for k in keys)}")
     return found
 
 

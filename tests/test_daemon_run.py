@@ -44,7 +44,7 @@ def _coverage_queries(d: Daemon) -> float:
 
 def _idle_through(d: Daemon, day: str) -> bool:
     s = d.status()
-    return s["phase"] == "idle" and s["through"] == day
+    return bool(s["phase"] == "idle" and s["through"] == day)
 
 
 def test_ready_endpoints_single_instance_and_stop(tmp_path: Path, daemons: list[Daemon]) -> None:
@@ -172,12 +172,16 @@ def test_sighup_with_broken_config_changes_nothing(tmp_path: Path, daemons: list
 def test_sigterm_mid_backfill_then_restart_matches_uninterrupted(
     tmp_path: Path, daemons: list[Daemon]
 ) -> None:
-    common = dict(end="2025-11-14", latency_s=0.05, concurrency=2, flush_days=2)
+    def config(name: str, store: Path, port: int) -> Path:
+        """Both runs share everything but the store and the port."""
+        return write_config(
+            tmp_path / name, store=store, state_dir=tmp_path, port=port,
+            end="2025-11-14", latency_s=0.05, concurrency=2, flush_days=2,
+        )
+
     # the reference: one uninterrupted run
     ref_store = tmp_path / "ref.duckdb"
-    ref_cfg = write_config(
-        tmp_path / "ref.toml", store=ref_store, state_dir=tmp_path, port=free_port(), **common
-    )
+    ref_cfg = config("ref.toml", ref_store, free_port())
     ref = subprocess.run(
         [GHTRADERD, "backfill", "-c", str(ref_cfg)], capture_output=True, timeout=120, check=False
     )
@@ -187,9 +191,7 @@ def test_sigterm_mid_backfill_then_restart_matches_uninterrupted(
 
     port = free_port()
     store = tmp_path / "s.duckdb"
-    cfg = write_config(
-        tmp_path / "c.toml", store=store, state_dir=tmp_path, port=port, **common
-    )
+    cfg = config("c.toml", store, port)
     d = start_daemon(cfg, port, tmp_path)
     daemons.append(d)
     d.notify.wait_for(has("READY=1"))

@@ -64,7 +64,7 @@ def test_every_class_has_its_code_and_the_classes_agree_with_the_table() -> None
 
 
 def _subclasses(cls: type) -> set[type]:
-    found = set(cls.__subclasses__())
+    found: set[type] = set(cls.__subclasses__())
     for sub in list(found):
         found |= _subclasses(sub)
     return found

@@ -119,7 +119,7 @@ def test_the_dataset_is_read_directly_by_common_tools(config: Path, tmp_path: Pa
     cu_roll = frame[(frame["symbol"] == CU) & (frame["trading_day"] == ROLL.isoformat())]
     assert cu_roll["datetime"].tolist() == original[(CU, ROLL)]["datetime"].tolist()
     assert ds.dataset(out, format="parquet", partitioning="hive").count_rows() == rows
-    got = duckdb.sql(
+    got = duckdb.execute(
         f"SELECT symbol, trading_day, count(*) FROM read_parquet('{out}/**/*.parquet', "
         "hive_partitioning = true) GROUP BY ALL ORDER BY ALL"
     ).fetchall()

@@ -50,7 +50,7 @@ def table_rows(store: Path) -> dict[str, int]:
     con = duckdb.connect(str(store), read_only=True)
     try:
         tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
-        return {t: int(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables}
+        return {t: int(con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]) for t in tables}
     finally:
         con.close()
 
@@ -74,7 +74,9 @@ def stored(tmp_path: Path) -> tuple[Path, Path]:
 
 # -- the store -----------------------------------------------------------------------------
 @pytest.mark.slow
-def test_disk_full_blames_no_day_and_ends_73(tmp_path: Path, tmpfs: Callable[[int], Path]):
+def test_disk_full_blames_no_day_and_ends_73(
+    tmp_path: Path, tmpfs: Callable[[int], Path]
+) -> None:
     fs = tmpfs(3 << 20)
     cfg = small_config(
         tmp_path,
@@ -97,7 +99,9 @@ def test_disk_full_blames_no_day_and_ends_73(tmp_path: Path, tmpfs: Callable[[in
 
 
 @pytest.mark.slow
-def test_store_unwritable_for_a_while_loses_nothing(tmp_path: Path, tmpfs: Callable[[int], Path]):
+def test_store_unwritable_for_a_while_loses_nothing(
+    tmp_path: Path, tmpfs: Callable[[int], Path]
+) -> None:
     """The file system fills mid-run and is freed again: writes wait (backpressure), no
     day is blamed, the run ends 0 with every day stored as a clean run stores it.
 

@@ -30,7 +30,7 @@ async def test_duckdb_runs_with_the_configured_memory_limit_and_threads(tmp_path
             lambda con: con.execute(
                 "SELECT current_setting('memory_limit'), current_setting('threads'), "
                 "current_setting('max_temp_directory_size')"
-            ).fetchone()
+            ).fetchall()[0]
         )
     finally:
         await store.close()

@@ -12,12 +12,16 @@ import math
 import struct
 import threading
 from datetime import date
+from functools import partial
 
 import pytest
 
 from daemon.exitcodes import code_for
 from ghtrader_core.errors import FatalError, PermanentError, RetryableError
+from ghtrader_core.store.base import DayWrite
 from ghtrader_core.store.questdb.ilp import (
+    Frames,
+    IlpFrame,
     IlpSettings,
     IlpWriter,
     classify,
@@ -55,9 +59,9 @@ def tick_line(ts_ns: int, tick_id: int, last_price: float, *, symbol: str = SYMB
     return head + b",".join(fields) + f" {ts_ns}n\n".encode()
 
 
-def encoded(*writes: object, protocol_version: int = 2) -> bytes:
+def encoded(*writes: DayWrite, protocol_version: int = 2) -> bytes:
     buffer = new_buffer(protocol_version)
-    encode(buffer, day_frames(list(writes)))  # type: ignore[arg-type]
+    encode(buffer, day_frames(list(writes)))
     return bytes(buffer)
 
 
@@ -165,7 +169,7 @@ def test_classification(error: BaseException, kind: type[Exception], kept: str) 
 # -- the writer: a sender per thread, replaced after a transient failure ---------------
 
 
-def frames():  # type: ignore[no-untyped-def]
+def frames() -> list[IlpFrame]:
     return day_frames([small_day()])
 
 
@@ -195,17 +199,17 @@ def test_server_rejection_is_permanent_and_keeps_the_sender() -> None:
     assert pool.senders[0].closed  # closed with the writer
 
 
-async def test_each_worker_thread_keeps_its_own_sender() -> None:
+async def test_each_worker_thread_keeps_its_own_sender(monkeypatch: pytest.MonkeyPatch) -> None:
     pool = SenderPool()
     writer = IlpWriter(IlpSettings(threads=2), connect=pool)
     gate = threading.Barrier(2, timeout=10)
     original = writer.write_blocking
 
-    def both_threads_busy(f):  # type: ignore[no-untyped-def]
+    def both_threads_busy(f: Frames) -> dict[str, int]:
         gate.wait()  # two writes in flight at once: they must be on two threads
         return original(f)
 
-    writer.write_blocking = both_threads_busy  # type: ignore[method-assign]
+    monkeypatch.setattr(writer, "write_blocking", both_threads_busy)
     try:
         import anyio
 
@@ -242,7 +246,7 @@ def test_reused_scratch_arrays_give_the_bytes_of_fresh_ones() -> None:
     small = [small_day(date(2025, 11, 4), datetimes=(T0 + 86_400 * 10**9,), ids=(9,))]
     try:
         for batch in (big, small, big):
-            writer.write_blocking(lambda scratch, b=batch: day_frames(b, scratch))
+            writer.write_blocking(partial(day_frames, batch))
     finally:
         writer.close()
     assert pool.flushed == [encoded(*big), encoded(*small), encoded(*big)]

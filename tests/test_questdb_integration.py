@@ -30,6 +30,7 @@ from ghtrader_core.store.questdb.store import QuestDBStore
 from tests.pipeline_helpers import config_obj, small_config, synthetic
 from tests.questdb_helpers import DAY, T0, a_validation, fetch, small_day
 from tests.questdb_server import Endpoint
+from tests.typing_helpers import float_iat
 
 CAL = TradingCalendar()
 
@@ -80,7 +81,7 @@ async def test_ticks_distinct_only_in_ns_or_in_id_are_all_kept(questdb_store: Qu
     frame = await questdb_store.read_day(day.day.symbol, DAY)
     assert list(frame["datetime"]) == [T0, T0 + 1, T0 + 1]  # exact to the nanosecond
     assert list(frame["id"]) == [1, 2, 3]
-    assert math.isnan(frame["highest"].iat[0])  # NaN in, NaN out
+    assert math.isnan(float_iat(frame["highest"], 0))  # NaN in, NaN out
 
 
 async def test_rows_are_visible_when_write_days_returns(

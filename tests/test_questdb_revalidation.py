@@ -3,6 +3,7 @@ marks, and reads of the current generation only (PGWire fake, real store)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -22,7 +23,7 @@ def state_row(
 
 
 async def test_validation_due_is_one_query_and_applies_each_rule() -> None:
-    rows = [
+    rows: list[Sequence[Any]] = [
         state_row("A", 3, "f1", 3, ("f1", 3, "ok", 1.0, 11)),  # current: not due
         state_row("A", 4, "f2", 3, None),  # never validated
         state_row("A", 5, "f3", 3, ("old", 3, "ok", 1.0, 12)),  # data re-written since
@@ -40,7 +41,12 @@ async def test_validation_due_is_one_query_and_applies_each_rule() -> None:
 async def test_write_validations_writes_rows_before_marking_checkpoints() -> None:
 
     pg = FakePg()
-    pool = SenderPool(on_flush=lambda data: [pg.committed(t) for t in validation_tables(data)])
+
+    def commit_tables(data: bytes) -> None:
+        for table in validation_tables(data):
+            pg.committed(table)
+
+    pool = SenderPool(on_flush=commit_tables)
     store = make_store(pg, pool)
     await store.write_validations([ValidationWrite("A", DAY, "f1", a_validation())])
     names = pg.names()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from tests.questdb_helpers import (
     no_sleep,
     small_day,
 )
+from tests.typing_helpers import float_iat
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -99,7 +101,8 @@ def existing(table: schema.Table, **changes: Any) -> tuple[list[Any], list[Any]]
 
 
 async def test_migration_adds_missing_columns_and_leaves_complete_tables_alone() -> None:
-    metas, answers = [], {}
+    metas: list[Sequence[Any]] = []
+    answers: dict[str, list[Sequence[Any]]] = {}
     for table in schema.TABLES:
         meta, cols = existing(table, drop=("average",) if table is schema.TICKS else ())
         metas.append(meta)
@@ -266,7 +269,7 @@ async def test_a_rejected_day_is_recorded_with_the_servers_message_and_others_go
 
 
 async def test_read_day_gives_the_tick_schema_with_ns_and_nan_restored() -> None:
-    floats = [None] * 27
+    floats: list[float | None] = [None] * 27
     floats[0] = 1.5
     row = (7, T0 + 1, *floats, "KQ.m@SHFE.cu", "SHFE.cu2601", datetime(2025, 11, 3))
     pg = FakePg(answers={"read_day": [row]})
@@ -274,7 +277,7 @@ async def test_read_day_gives_the_tick_schema_with_ns_and_nan_restored() -> None
     frame = await store.read_day("KQ.m@SHFE.cu", DAY)
     assert list(frame.columns) == TICK_COLUMNS
     assert frame["datetime"].iat[0] == T0 + 1 and frame["id"].iat[0] == 7
-    assert frame["last_price"].iat[0] == 1.5 and math.isnan(frame["highest"].iat[0])
+    assert frame["last_price"].iat[0] == 1.5 and math.isnan(float_iat(frame["highest"], 0))
     assert frame["trading_day"].iat[0] == DAY
     for c in ("id", "datetime", "last_price"):
         assert str(frame[c].dtype) == DTYPES[c]

@@ -193,7 +193,7 @@ async def test_days_lists_every_stored_day(store: DuckDBStore) -> None:
     assert days["first_ns"].tolist() == by_day["datetime"].min().tolist()
     assert days["last_ns"].tolist() == by_day["datetime"].max().tolist()
     assert days["segment"].tolist() == by_day["segment"].first().tolist()
-    assert days.set_index("trading_day").loc[date(2025, 11, 13), "status"] == "fail"
+    assert days.set_index("trading_day").at[date(2025, 11, 13), "status"] == "fail"
     assert set(days["status"]) <= set(ALL) and days["score"].notna().all()
     assert set(days["source"]) == {"synthetic"} and days["run_id"].notna().all()
     assert days["first_tick"].dt.tz is not None

@@ -91,7 +91,7 @@ async def test_status_filter_on_questdb(stores: tuple[QuestDBStore, DuckDBStore]
     assert [(e.trading_day, e.status) for e in frame.attrs["excluded"]] == [(bad, "fail")]
     assert "crossed_book" in frame.attrs["excluded"][0].reason
     days = await reader.days(CU, START, END)
-    assert days.set_index("trading_day").loc[bad, "status"] == "fail"
+    assert days.set_index("trading_day").at[bad, "status"] == "fail"
 
 
 async def test_export_from_questdb_replays_into_the_same_rows(

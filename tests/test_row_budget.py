@@ -157,7 +157,7 @@ async def test_a_day_gives_back_what_it_took_even_if_its_frame_grew_meanwhile() 
     """The hang of session 3: bytes recomputed at release leaked, and once the leak alone
     filled the budget no day could enter, not even alone. Now a hold is given back exactly."""
     frame = pd.DataFrame({"price": np.zeros(1_000)})
-    budget = RowBudget(1_000_000, limit_bytes=3 * frame.memory_usage(index=False).sum())
+    budget = RowBudget(1_000_000, limit_bytes=3 * int(frame.memory_usage(index=False).sum()))
     for round_ in range(10):
         await budget.acquire(frame, len(frame), int(frame.memory_usage(index=False).sum()))
         frame[f"extra{round_}"] = 0.0  # the frame changes while held

@@ -118,10 +118,10 @@ async def test_round_trip_of_files_written_by_the_project(tmp_path: Path, fmt: s
     src = synthetic(CAL, seed=5)
     export = tmp_path / "export"
     originals: dict[tuple[str, date], DayFrame] = {}
-    for symbol in (CU, M):
+    for main in (CU, M):
         for day in NOV:
-            frame = src.fetch_day(symbol, day)
-            originals[(str(symbol), day)] = frame
+            frame = src.fetch_day(main, day)
+            originals[(str(main), day)] = frame
             export_day(frame, export, fmt=fmt)
     cfg = replay_config(tmp_path, export, "2025-11-03", "2025-11-05", (str(CU), str(M)))
     store, summary = await run_replay(cfg)

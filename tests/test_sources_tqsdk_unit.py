@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from daemon.config import load_config
+from daemon.config import Config, load_config
 from daemon.exitcodes import code_for
 from daemon.pipeline import backfill
 from daemon.retry import RetryPolicy, call_with_retry
@@ -338,7 +338,9 @@ async def test_auth_failure_is_not_retried(tmp_path: Path) -> None:
 
 
 # -- through the pipeline -----------------------------------------------------------------
-def tq_config(tmp_path: Path, start: str, end: str, symbols: tuple[str, ...] = ("KQ.m@SHFE.cu",)):
+def tq_config(
+    tmp_path: Path, start: str, end: str, symbols: tuple[str, ...] = ("KQ.m@SHFE.cu",)
+) -> Config:
     return load_config(small_config(tmp_path, symbols=symbols, start=start, end=end))
 
 

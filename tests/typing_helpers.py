@@ -35,3 +35,10 @@ def int_at(frame: pd.DataFrame, row: object, column: str) -> int:
     value = frame.at[row, column]
     assert isinstance(value, int | np.integer), repr(value)
     return int(value)
+
+
+def float_iat(column: pd.Series, position: int) -> float:
+    """The value at ``position`` of ``column`` as a float (NaN stays NaN)."""
+    value = column.iat[position]
+    assert isinstance(value, int | float | np.integer | np.floating), repr(value)
+    return float(value)
