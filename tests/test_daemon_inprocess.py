@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -54,9 +55,9 @@ format = "json"
     return path
 
 
-async def until(predicate: object, timeout_s: float = 60) -> None:
+async def until(predicate: Callable[[], object], timeout_s: float = 60) -> None:
     with anyio.fail_after(timeout_s):
-        while not predicate():  # type: ignore[operator]
+        while not predicate():
             await anyio.sleep(0.02)
 
 

@@ -4,6 +4,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -162,9 +163,9 @@ async def test_a_failing_write_leaves_nothing_behind(tmp_path: Path) -> None:
     w = day_write(date(2025, 11, 3))
     await store.write_days([w])
 
-    def half_then_fail(con: object) -> None:
-        with transaction(con):  # type: ignore[arg-type]
-            con.execute("DELETE FROM ticks")  # type: ignore[attr-defined]
+    def half_then_fail(con: duckdb.DuckDBPyConnection) -> None:
+        with transaction(con):
+            con.execute("DELETE FROM ticks")
             raise RuntimeError("a value the store refuses, say")
 
     with pytest.raises(PermanentError):  # not the store's fault: about the data

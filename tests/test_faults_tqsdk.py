@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from ghtrader_core.records import Checkpoint, FailedDay
 from ghtrader_core.store.duckdb.store import DuckDBStore
 from tests.pipeline_helpers import run_cli
 from tests.test_sources_tqsdk_e2e import stand_in, write_config
@@ -57,8 +58,8 @@ def assert_one_readable_line(done: subprocess.CompletedProcess[str], *words: str
         assert word in line, line
 
 
-def stored(path: Path) -> tuple[dict[tuple[str, date], object], list[object]]:
-    async def read() -> tuple[dict[tuple[str, date], object], list[object]]:
+def stored(path: Path) -> tuple[dict[tuple[str, date], Checkpoint], list[FailedDay]]:
+    async def read() -> tuple[dict[tuple[str, date], Checkpoint], list[FailedDay]]:
         store = DuckDBStore(path)
         await store.open()
         try:
@@ -118,8 +119,8 @@ def test_an_unknown_main_symbol_is_dead_lettered_and_the_others_ingested(
     assert "schedule_refused" in done.stderr and ZN in done.stderr  # reported by name
     checkpoints, failed = stored(tmp_path / "store.duckdb")
     assert set(checkpoints) == {(CU, D12), (CU, D16)}
-    assert sorted((f.symbol, f.trading_day, f.permanent) for f in failed) == [  # type: ignore[attr-defined]
+    assert sorted((f.symbol, f.trading_day, f.permanent) for f in failed) == [
         (ZN, D12, True),
         (ZN, D16, True),
     ]
-    assert all("does not know" in f.reason for f in failed)  # type: ignore[attr-defined]
+    assert all("does not know" in f.reason for f in failed)

@@ -13,7 +13,7 @@ import pytest
 
 from daemon.config import Config, ConfigError, load_config
 from daemon.factory import build_source
-from daemon.pipeline import backfill
+from daemon.pipeline import Summary, backfill
 from ghtrader_core.calendar import TradingCalendar
 from ghtrader_core.errors import PermanentError
 from ghtrader_core.sources.replay.source import (
@@ -61,7 +61,7 @@ retry_max_s = 0.0
     return load_config(path)
 
 
-async def run_replay(cfg: Config) -> tuple[DuckDBStore, object]:
+async def run_replay(cfg: Config) -> tuple[DuckDBStore, Summary]:
     store = DuckDBStore(cfg.store.path)
     await store.open()
     source = build_source(cfg, CAL)
@@ -83,7 +83,7 @@ def test_file_names_map_to_symbol_and_day() -> None:
 async def test_real_cu1909_files_ingest_end_to_end(tmp_path: Path) -> None:
     cfg = replay_config(tmp_path, REAL_TICKS, "2019-09-12", "2019-09-16")  # files as they are
     store, summary = await run_replay(cfg)
-    assert (summary.downloaded, summary.failed, summary.rows) == (2, 0, 400)  # type: ignore[attr-defined]
+    assert (summary.downloaded, summary.failed, summary.rows) == (2, 0, 400)
     for day in (D12, D16):
         stored = await store.read_day(str(CU), day)
         served = real_cu_frame(day)
@@ -125,7 +125,7 @@ async def test_round_trip_of_files_written_by_the_project(tmp_path: Path, fmt: s
             export_day(frame, export, fmt=fmt)
     cfg = replay_config(tmp_path, export, "2025-11-03", "2025-11-05", (str(CU), str(M)))
     store, summary = await run_replay(cfg)
-    assert summary.failed == 0 and summary.downloaded == 6  # type: ignore[attr-defined]
+    assert summary.failed == 0 and summary.downloaded == 6
     for (symbol, day), original in originals.items():
         stored = await store.read_day(symbol, day)
         expected = original.ticks.sort_values(["datetime", "id"]).reset_index(drop=True)
@@ -189,7 +189,7 @@ async def test_corrupt_files_fail_their_day_and_the_rest_ingests(tmp_path: Path)
 
     cfg = replay_config(tmp_path, d, "2025-11-03", "2025-11-05", (str(M),))
     store, summary = await run_replay(cfg)
-    assert (summary.downloaded, summary.failed) == (2, 1)  # type: ignore[attr-defined]
+    assert (summary.downloaded, summary.failed) == (2, 1)
     (failed,) = await store.failed_days()
     assert failed.trading_day == NOV[2] and failed.permanent and "truncated" in failed.reason
     await store.close()

@@ -7,6 +7,7 @@ import os
 import re
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -32,9 +33,11 @@ def config(tmp_path: Path, faults: str = "") -> Path:
     return small_config(tmp_path, symbols=SYMBOLS, end="2025-11-05", extra=extra)
 
 
-def json_out(capsys: pytest.CaptureFixture[str]) -> dict:  # type: ignore[type-arg]
+def json_out(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
-    return json.loads(lines[-1])  # type: ignore[no-any-return]
+    out = json.loads(lines[-1])
+    assert isinstance(out, dict), out
+    return out
 
 
 def test_validate_does_nothing_after_an_inline_validated_backfill(
