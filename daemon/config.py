@@ -154,8 +154,8 @@ class SinkConfig(Section):
     # rows fetched and not yet durable (queue + batch + batches in flight); a day larger
     # than this passes alone
     queue_rows: int = Field(500_000, ge=1)
-    # the same in bytes of the days' tick frames (~280 B a row): the memory bound itself.
-    # 48 holds three full L5 days (15 MB each), so a batch still fills one DuckDB row group
+    # the same in bytes of the days' tick frames (~235 B a row): the memory bound itself.
+    # 48 holds three full L5 days (13 MB each), so a batch still fills one DuckDB row group
     # (122,880 rows; smaller transactions write ~35 % slower); 32 would hold two.
     queue_mb: int = Field(48, ge=1)
     flush_days: int = Field(64, ge=1)

@@ -1,7 +1,7 @@
 """A weighted semaphore counted in rows and bytes: what bounds the sink's memory.
 
 The sink's queue is bounded in days, but a day can be ten rows or two million, and a row
-of an L5 day is ~280 bytes in memory (29 numeric columns plus the key columns); so a
+of an L5 day is ~235 bytes in memory (29 numeric columns, the keys as categoricals); so a
 fetched day must also take its rows and its bytes from a ``RowBudget`` before it enters
 the queue, and gives them back once the sink has made it durable (or recorded it as
 failed). Rows and bytes held by the queue, the batch being built and the batches in flight

@@ -296,7 +296,7 @@ async def test_days_larger_than_the_budget_go_through_one_by_one_and_nothing_is_
 
 # DuckDB's row group (DEFAULT_ROW_GROUP_SIZE). A transaction inserting less than one is
 # appended through the WAL instead of written as whole row groups: ~35 % slower per row
-# (2-day batches of 47,000-row days 575k rows/s, 3-day 818k, 5-day 912k; README).
+# (batches of 2 synthetic days 534-564k rows/s, 3 days 760k, 5 days 814-844k; README).
 DUCKDB_ROW_GROUP = 122_880
 L5_DAY_ROWS = 55_801  # a full SHFE L5 day with a night session (TQSDK-FACTS.md)
 
